@@ -1,0 +1,229 @@
+"""Build a prepared corpus: tokenize every document once, split by document, count, write ids.
+
+One pass over the text maps tokens to provisional ids on disk; the vocabulary is then built from the
+train split's counts alone (nothing of val or test leaks into it), and the provisional ids are remapped
+chunk by chunk. Memory stays bounded by the number of distinct tokens plus one chunk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corpus.atomic import atomic_directory, write_json
+from corpus.errors import InputError
+from corpus.idsfile import IdsWriter
+from corpus.prepared import MANIFEST_FORMAT_VERSION, MANIFEST_KIND, SPLITS, PreparedCorpus, read_manifest
+from corpus.tokenize import tokenize
+from corpus.vocab import EOS, UNK, Vocab
+
+_CHUNK_TOKENS = 1 << 22  # ids remapped per step in the second pass
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Everything that decides the prepared corpus, apart from the input text itself."""
+
+    min_count: int = 5
+    max_vocab: int | None = None
+    lowercase: bool = True
+    val_fraction: float = 0.01
+    test_fraction: float = 0.01
+    encoding_errors: str = "strict"
+    documents: str = "paragraphs"
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.min_count < 1:
+            raise InputError(f"--min-count must be at least 1, not {self.min_count}")
+        if self.max_vocab is not None and self.max_vocab <= len(Vocab.build({}).tokens):
+            raise InputError(f"--max-vocab must leave room for words beyond the specials, not {self.max_vocab}")
+        for name, value in (("val", self.val_fraction), ("test", self.test_fraction)):
+            if not 0.0 < value < 0.5:
+                raise InputError(f"--{name}-fraction must be in (0, 0.5), not {value}")
+
+
+def input_fingerprint(sources, config: PrepareConfig) -> str:
+    """sha256 of the sources' paths, sizes and mtimes plus the config: equal means nothing to redo."""
+    described = {"sources": [fp for s in sources for fp in s.fingerprint()],
+                 "config": dataclasses.asdict(config), "format_version": MANIFEST_FORMAT_VERSION}
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def ensure_prepared(sources, out_dir: str | os.PathLike, config: PrepareConfig,
+                    progress: bool = False) -> tuple[PreparedCorpus, bool]:
+    """Open ``out_dir`` when it was prepared from the same inputs and config, else prepare it.
+
+    Returns the corpus and whether it was (re)built.
+    """
+    config.validate()
+    fingerprint = input_fingerprint(sources, config)
+    manifest_path = Path(out_dir) / "manifest.json"
+    if manifest_path.exists():
+        try:
+            if read_manifest(out_dir).get("input_fingerprint") == fingerprint:
+                return PreparedCorpus.open(out_dir), False
+        except InputError:
+            pass  # a corrupt or foreign corpus is rebuilt from scratch
+    return prepare_corpus(sources, out_dir, config, progress=progress, fingerprint=fingerprint), True
+
+
+def choose_splits(doc_lengths: np.ndarray, config: PrepareConfig) -> np.ndarray:
+    """Label each document 0 (train), 1 (val) or 2 (test), seeded, by whole documents.
+
+    Documents are visited in a seeded random order; one joins val (then test) while that split is under
+    its share of tokens and would not overshoot it by half again, so one huge document cannot swallow a
+    split. A split that got nothing takes the smallest remaining document.
+    """
+    n = len(doc_lengths)
+    if n < 3:
+        raise InputError(f"corpus too small for train/val/test splits: {n} document(s), need at least 3 "
+                         "(for one document per line, pass --documents lines)")
+    labels = np.zeros(n, dtype=np.int8)
+    order = np.random.default_rng(config.seed).permutation(n)
+    total = int(doc_lengths.sum())
+    for label, fraction in ((1, config.val_fraction), (2, config.test_fraction)):
+        target, taken = fraction * total, 0
+        for doc in order:
+            if labels[doc] != 0 or taken >= target:
+                continue
+            if taken + doc_lengths[doc] <= 1.5 * target:
+                labels[doc] = label
+                taken += int(doc_lengths[doc])
+        if taken == 0:
+            free = np.flatnonzero(labels == 0)
+            labels[free[np.argmin(doc_lengths[free])]] = label
+    if not (labels == 0).any():
+        raise InputError("corpus too small: no document is left for the train split")
+    return labels
+
+
+def _tokenize_to_disk(sources, config: PrepareConfig, path: Path, progress: bool):
+    """First pass: documents -> provisional ids (first-seen order) in a raw int32 file."""
+    from tqdm import tqdm
+
+    index: dict[str, int] = {}
+    lengths: list[int] = []
+    buffer: list[int] = []
+    with open(path, "wb") as handle, tqdm(unit=" tok", unit_scale=True, disable=not progress,
+                                          desc="tokenize", leave=False) as bar:
+        for source in sources:
+            for document in source:
+                tokens = tokenize(document, lowercase=config.lowercase)
+                if not tokens:
+                    continue
+                setdefault = index.setdefault
+                buffer.extend([setdefault(t, len(index)) for t in tokens])
+                lengths.append(len(tokens))
+                if len(buffer) >= _CHUNK_TOKENS:
+                    handle.write(np.asarray(buffer, dtype=np.int32).tobytes())
+                    bar.update(len(buffer))
+                    buffer = []
+        handle.write(np.asarray(buffer, dtype=np.int32).tobytes())
+        bar.update(len(buffer))
+    if not lengths:
+        names = ", ".join(str(getattr(s, "path", "the default corpus")) for s in sources)
+        raise InputError(f"corpus is empty: no text in {names}")
+    return list(index), np.asarray(lengths, dtype=np.int64)
+
+
+def _doc_chunks(lengths: np.ndarray):
+    """Consecutive runs of documents holding about ``_CHUNK_TOKENS`` tokens: (first doc, end doc, offset)."""
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    first = 0
+    while first < len(lengths):
+        end = int(np.searchsorted(starts, starts[first] + _CHUNK_TOKENS, side="right")) - 1
+        end = max(end, first + 1)
+        yield first, end, int(starts[first])
+        first = end
+
+
+def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, progress: bool = False,
+                   fingerprint: str | None = None, staging_dir: str | os.PathLike | None = None
+                   ) -> PreparedCorpus:
+    """Tokenize, split, count and write a prepared corpus to ``out_dir`` atomically; return it opened.
+
+    Nothing appears at ``out_dir`` unless every step succeeds. The working files live in ``staging_dir``
+    (default: the parent of the run directory, so a failed run leaves the run directory untouched).
+    """
+    config.validate()
+    out_dir = Path(out_dir)
+    fingerprint = fingerprint or input_fingerprint(sources, config)
+    staging = Path(staging_dir) if staging_dir else out_dir.parent.parent
+    with atomic_directory(out_dir, staging=staging) as work:
+        raw_path = work / "provisional.raw"
+        tokens, lengths = _tokenize_to_disk(sources, config, raw_path, progress)
+        labels = choose_splits(lengths, config)
+        raw = np.memmap(raw_path, dtype=np.int32, mode="r") if lengths.sum() else np.zeros(0, np.int32)
+
+        # Count on train documents only.
+        train_counts = np.zeros(len(tokens), dtype=np.int64)
+        for first, end, offset in _doc_chunks(lengths):
+            chunk_labels = np.repeat(labels[first:end], lengths[first:end])
+            chunk = raw[offset: offset + len(chunk_labels)]
+            train_counts += np.bincount(chunk[chunk_labels == 0], minlength=len(tokens))
+        n_train_docs = int((labels == 0).sum())
+        counts = dict(zip(tokens, train_counts.tolist()))
+        vocab = Vocab.build(counts, config.min_count, config.max_vocab)
+        words = len(vocab) - len(vocab.specials)
+        if words == 0:
+            raise InputError(f"vocabulary is empty: no word occurs --min-count {config.min_count} times "
+                             "in the train split")
+        remap = np.fromiter((vocab.id_of(t) for t in tokens), dtype=np.int32, count=len(tokens))
+        special_counts = {EOS: n_train_docs, UNK: int(train_counts[remap == vocab.unk_id].sum())}
+        vocab = Vocab.build(counts, config.min_count, config.max_vocab, special_counts)
+
+        # Second pass: remap, put <eos> after every document, route each document to its split.
+        handles = {s: open(work / f"{s}.ids", "wb") for s in SPLITS}
+        try:
+            writers = {s: IdsWriter(h) for s, h in handles.items()}
+            unk = dict.fromkeys(SPLITS, 0)
+            for first, end, offset in _doc_chunks(lengths):
+                doc_lengths = lengths[first:end]
+                ids = remap[raw[offset: offset + int(doc_lengths.sum())]]
+                ends = np.cumsum(doc_lengths + 1) - 1             # eos slots in the chunk's output
+                with_eos = np.empty(len(ids) + len(doc_lengths), dtype=np.int32)
+                is_eos = np.zeros(len(with_eos), dtype=bool)
+                is_eos[ends] = True
+                with_eos[is_eos] = vocab.eos_id
+                with_eos[~is_eos] = ids
+                token_labels = np.repeat(labels[first:end], doc_lengths + 1)
+                for label, split in enumerate(SPLITS):
+                    part = with_eos[token_labels == label]
+                    writers[split].write(part)
+                    unk[split] += int((part == vocab.unk_id).sum())
+            for writer in writers.values():
+                writer.close()
+        finally:
+            for handle in handles.values():
+                handle.close()
+        del raw
+        raw_path.unlink()
+
+        vocab.save(work / "vocab.tsv")
+        content = hashlib.sha256((work / "vocab.tsv").read_bytes())
+        for split in SPLITS:
+            content.update(writers[split].sha256.digest())
+        manifest = {
+            "format_version": MANIFEST_FORMAT_VERSION,
+            "kind": MANIFEST_KIND,
+            "config": dataclasses.asdict(config),
+            "sources": [fp for s in sources for fp in s.fingerprint()],
+            "input_fingerprint": fingerprint,
+            "content_hash": content.hexdigest(),
+            "counts": {
+                "vocab_size": len(vocab),
+                "distinct_tokens": len(tokens),
+                "documents": {s: int((labels == i).sum()) for i, s in enumerate(SPLITS)},
+                "tokens": {s: writers[s].count for s in SPLITS},
+                "unk_tokens": unk,
+            },
+        }
+        write_json(work / "manifest.json", manifest)
+    return PreparedCorpus.open(out_dir)

@@ -1,0 +1,89 @@
+"""What every command shares: the ``--run-dir`` option, device choice and the exit-code contract.
+
+Exit codes: 0 done; 2 bad input or usage (one line on stderr, no traceback); 1 an internal error.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from corpus.errors import InputError
+
+DEFAULT_RUN_DIR = "runs/default"
+
+run_dir_option = click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_RUN_DIR,
+    show_default=True,
+    help="Directory holding every artifact of this run.",
+)
+
+device_option = click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Torch device; auto picks CUDA when present.",
+)
+
+
+def resolve_device(name: str) -> str:
+    """Map ``auto|cpu|cuda`` to a torch device string; asking for CUDA without one is bad input."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for, but torch sees no CUDA device")
+    return name
+
+
+def show_progress(quiet: bool) -> bool:
+    """Progress bars only for a person watching: not with --quiet, not when stderr is a file or pipe."""
+    return not quiet and sys.stderr.isatty()
+
+
+def fail(message: str) -> None:
+    """Print one line to stderr and exit with code 2."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def handle_errors(func):
+    """Turn InputError (and the usual file errors) into one stderr line and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            fail(f"{exc.strerror}: {exc.filename}")
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def main_entry(command: click.Command) -> None:
+    """Run a click command as ``python -m``: usage errors become one stderr line and exit code 2."""
+    try:
+        command.main(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message(), err=True)
+        sys.exit(2)
+    except click.UsageError as exc:
+        fail(exc.format_message().splitlines()[0])
+    except click.ClickException as exc:
+        fail(exc.format_message().splitlines()[0])
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    sys.exit(0)

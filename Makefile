@@ -29,7 +29,7 @@ THREADS_ARG := $(if $(THREADS),--threads $(THREADS))
 DEVICE_ARG := $(if $(DEVICE),--device $(DEVICE))
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test prepare clean
+.PHONY: help install test prepare bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ test: $(STAMP) ## Run the test suite
 
 prepare: $(STAMP) ## Prepare CORPUS (default: gensim's Wikipedia sample + Lee news) into runs/$(RUN)/corpus
 	$(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
+
+bench: $(STAMP) ## Speed figures against gensim and the reference figures (needs BENCH_CORPUS)
+	$(PY) -m pipelines.bench --bench-corpus $(BENCH_CORPUS)
 
 clean: ## Remove runs/$(RUN) (the venv stays)
 	rm -rf $(RUN_DIR)

@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from corpus.atomic import atomic_directory, write_json
+from corpus.bpe import PieceTable, train_bpe, word_pieces
 from corpus.errors import InputError
 from corpus.idsfile import IdsWriter
 from corpus.prepared import MANIFEST_FORMAT_VERSION, MANIFEST_KIND, SPLITS, PreparedCorpus, read_manifest
 from corpus.tokenize import tokenize
 from corpus.vocab import EOS, UNK, Vocab
 
-_CHUNK_TOKENS = 1 << 22  # ids remapped per step in the second pass
+_CHUNK_TOKENS = 1 << 20  # ids remapped per step in the second pass
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,19 @@ class PrepareConfig:
     test_fraction: float = 0.01
     encoding_errors: str = "strict"
     documents: str = "paragraphs"
+    format: str = "auto"
+    text_field: str = "text"
+    tokenizer: str = "word"
+    vocab_size: int | None = None
     seed: int = 0
 
     def validate(self) -> None:
+        if self.tokenizer not in ("word", "bpe"):
+            raise InputError(f"--tokenizer must be word or bpe, not {self.tokenizer!r}")
+        if self.tokenizer == "bpe" and (self.vocab_size is None or self.vocab_size < 64):
+            raise InputError("--tokenizer bpe needs --vocab-size N with N >= 64")
+        if self.tokenizer == "word" and self.vocab_size is not None:
+            raise InputError("--vocab-size applies to --tokenizer bpe; cap a word vocabulary with --max-vocab")
         if self.min_count < 1:
             raise InputError(f"--min-count must be at least 1, not {self.min_count}")
         if self.max_vocab is not None and self.max_vocab <= len(Vocab.build({}).tokens):
@@ -144,6 +155,35 @@ def _doc_chunks(lengths: np.ndarray):
         first = end
 
 
+def _word_vocab(tokens: list[str], train_counts: np.ndarray, n_train_docs: int, config: PrepareConfig):
+    """Word vocabulary from train counts, and the provisional-id -> final-id map (rare words -> <unk>)."""
+    counts = dict(zip(tokens, train_counts.tolist()))
+    vocab = Vocab.build(counts, config.min_count, config.max_vocab)
+    if len(vocab) == len(vocab.specials):
+        raise InputError(f"vocabulary is empty: no word occurs --min-count {config.min_count} times "
+                         "in the train split")
+    remap = np.fromiter((vocab.id_of(t) for t in tokens), dtype=np.int32, count=len(tokens))
+    special_counts = {EOS: n_train_docs, UNK: int(train_counts[remap == vocab.unk_id].sum())}
+    return Vocab.build(counts, config.min_count, config.max_vocab, special_counts), remap
+
+
+def _bpe_vocab(tokens: list[str], train_counts: np.ndarray, n_train_docs: int, config: PrepareConfig,
+               work: Path):
+    """BPE vocabulary trained on the train words (saved as ``tokenizer.json``) and each word's pieces."""
+    seen = {t: c for t, c in zip(tokens, train_counts.tolist()) if c > 0}
+    tokenizer = train_bpe(seen, config.vocab_size)
+    tokenizer.save(str(work / "tokenizer.json"))
+    split_words = word_pieces(tokenizer, tokens)
+    counts = dict.fromkeys(tokenizer.get_vocab(), 0)
+    for word_pieces_, count in zip(split_words, train_counts.tolist()):
+        for piece in word_pieces_:
+            counts[piece] += count
+    special_counts = {EOS: n_train_docs, UNK: counts.get(UNK, 0)}
+    vocab = Vocab.build(counts, min_count=0, special_counts=special_counts)
+    pieces = PieceTable([np.array([vocab.id_of(p) for p in ps], dtype=np.int32) for ps in split_words])
+    return vocab, pieces
+
+
 def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, progress: bool = False,
                    fingerprint: str | None = None, staging_dir: str | os.PathLike | None = None
                    ) -> PreparedCorpus:
@@ -160,33 +200,39 @@ def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, p
         raw_path = work / "provisional.raw"
         tokens, lengths = _tokenize_to_disk(sources, config, raw_path, progress)
         labels = choose_splits(lengths, config)
-        raw = np.memmap(raw_path, dtype=np.int32, mode="r") if lengths.sum() else np.zeros(0, np.int32)
+        # Plain reads, not a memory map: mapped pages would count towards the resident set as they are read.
+        raw_handle = open(raw_path, "rb")
+
+        def raw(offset: int, count: int) -> np.ndarray:
+            raw_handle.seek(offset * 4)
+            return np.fromfile(raw_handle, dtype=np.int32, count=count)
 
         # Count on train documents only.
         train_counts = np.zeros(len(tokens), dtype=np.int64)
         for first, end, offset in _doc_chunks(lengths):
             chunk_labels = np.repeat(labels[first:end], lengths[first:end])
-            chunk = raw[offset: offset + len(chunk_labels)]
+            chunk = raw(offset, len(chunk_labels))
             train_counts += np.bincount(chunk[chunk_labels == 0], minlength=len(tokens))
         n_train_docs = int((labels == 0).sum())
-        counts = dict(zip(tokens, train_counts.tolist()))
-        vocab = Vocab.build(counts, config.min_count, config.max_vocab)
-        words = len(vocab) - len(vocab.specials)
-        if words == 0:
-            raise InputError(f"vocabulary is empty: no word occurs --min-count {config.min_count} times "
-                             "in the train split")
-        remap = np.fromiter((vocab.id_of(t) for t in tokens), dtype=np.int32, count=len(tokens))
-        special_counts = {EOS: n_train_docs, UNK: int(train_counts[remap == vocab.unk_id].sum())}
-        vocab = Vocab.build(counts, config.min_count, config.max_vocab, special_counts)
+        if config.tokenizer == "bpe":
+            (vocab, pieces), remap = _bpe_vocab(tokens, train_counts, n_train_docs, config, work), None
+        else:
+            (vocab, remap), pieces = _word_vocab(tokens, train_counts, n_train_docs, config), None
 
-        # Second pass: remap, put <eos> after every document, route each document to its split.
+        # Second pass: map to final ids, put <eos> after every document, route each document to its split.
         handles = {s: open(work / f"{s}.ids", "wb") for s in SPLITS}
         try:
             writers = {s: IdsWriter(h) for s, h in handles.items()}
             unk = dict.fromkeys(SPLITS, 0)
             for first, end, offset in _doc_chunks(lengths):
                 doc_lengths = lengths[first:end]
-                ids = remap[raw[offset: offset + int(doc_lengths.sum())]]
+                words = raw(offset, int(doc_lengths.sum()))
+                if pieces is None:
+                    ids = remap[words]
+                else:
+                    ids = pieces.expand(words)
+                    starts = np.concatenate([[0], np.cumsum(doc_lengths)[:-1]])
+                    doc_lengths = np.add.reduceat(pieces.lengths[words], starts)
                 ends = np.cumsum(doc_lengths + 1) - 1             # eos slots in the chunk's output
                 with_eos = np.empty(len(ids) + len(doc_lengths), dtype=np.int32)
                 is_eos = np.zeros(len(with_eos), dtype=bool)
@@ -203,7 +249,7 @@ def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, p
         finally:
             for handle in handles.values():
                 handle.close()
-        del raw
+            raw_handle.close()
         raw_path.unlink()
 
         vocab.save(work / "vocab.tsv")

@@ -88,6 +88,42 @@ class PreparedCorpus:
     def config(self) -> dict:
         return self.manifest["config"]
 
+    @property
+    def tokenizer_name(self) -> str:
+        """``word`` or ``bpe``."""
+        return self.config.get("tokenizer", "word")
+
+    @cached_property
+    def _bpe(self):
+        from corpus.bpe import load_tokenizer
+
+        path = self.path / "tokenizer.json"
+        if not path.exists():
+            raise InputError(f"{path} is missing: this BPE corpus cannot encode text")
+        return load_tokenizer(path)
+
+    def encode_text(self, text: str) -> np.ndarray:
+        """Text -> int32 ids of this corpus (same tokenizer and case folding as at preparation)."""
+        from corpus.tokenize import tokenize
+
+        words = tokenize(text, lowercase=self.config.get("lowercase", True))
+        if self.tokenizer_name == "bpe":
+            from corpus.bpe import word_pieces
+
+            words = [piece for pieces in word_pieces(self._bpe, words) for piece in pieces]
+        return self.vocab.encode(words)
+
+    def decode_text(self, ids) -> str:
+        """Ids -> readable text (BPE pieces joined into words, punctuation spacing restored)."""
+        from corpus.tokenize import detokenize
+
+        tokens = self.vocab.decode(ids)
+        if self.tokenizer_name == "bpe":
+            from corpus.bpe import join_pieces
+
+            tokens = join_pieces(tokens)
+        return detokenize(tokens)
+
     @cached_property
     def max_id_check(self) -> bool:
         """True when every id is inside the vocabulary (scans the arrays once; used by tests and checks)."""

@@ -9,9 +9,11 @@ from __future__ import annotations
 import bz2
 import glob
 import gzip
+import json
 import lzma
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +22,9 @@ from corpus.errors import InputError
 
 DEFAULT_CORPUS = "default"
 DOCUMENT_MODES = ("paragraphs", "lines")
+FORMATS = ("auto", "text", "jsonl", "text8")
+END_OF_TEXT = "<|endoftext|>"  # TinyStories' separator: always ends a document in text files
+TEXT8_WORDS_PER_DOCUMENT = 10_000
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _SNIFF_BYTES = 8192
 
@@ -68,20 +73,92 @@ class TextFileSource:
             raise InputError(f"{self.path}: cannot decompress or read ({exc})") from None
 
     def __iter__(self) -> Iterator[str]:
-        if self.documents == "lines":
-            for line in self.lines():
-                if line.strip():
-                    yield line.strip()
-            return
+        """Documents: paragraphs (or lines); ``<|endoftext|>`` always ends one."""
         paragraph: list[str] = []
         for line in self.lines():
-            if line.strip():
-                paragraph.append(line.rstrip("\r\n"))
-            elif paragraph:
-                yield "\n".join(paragraph)
-                paragraph = []
+            pieces = line.split(END_OF_TEXT)
+            for i, piece in enumerate(pieces):
+                if i > 0 or (self.documents == "lines" or not piece.strip()):
+                    # A separator, a new line in line mode, or a blank line: close the document.
+                    if paragraph:
+                        yield "\n".join(paragraph)
+                        paragraph = []
+                if piece.strip():
+                    paragraph.append(piece.strip())
         if paragraph:
             yield "\n".join(paragraph)
+
+
+@dataclass(frozen=True)
+class JsonlSource:
+    """JSON Lines: one document per line, its text in ``text_field``."""
+
+    path: Path
+    text_field: str = "text"
+    encoding_errors: str = "strict"
+
+    def fingerprint(self) -> list[dict]:
+        return [_fingerprint(self.path)]
+
+    def __iter__(self) -> Iterator[str]:
+        for lineno, line in enumerate(TextFileSource(self.path, encoding_errors=self.encoding_errors).lines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise InputError(f"{self.path}:{lineno}: not valid JSON") from None
+            if not isinstance(record, dict) or self.text_field not in record:
+                raise InputError(f"{self.path}:{lineno}: no field {self.text_field!r} (see --text-field)")
+            text = record[self.text_field]
+            if not isinstance(text, str):
+                raise InputError(f"{self.path}:{lineno}: field {self.text_field!r} is not a string")
+            if text.strip():
+                yield text
+
+
+@dataclass(frozen=True)
+class Text8Source:
+    """text8: one line of lowercase words (optionally inside ``text8.zip``), cut into documents of
+    ``TEXT8_WORDS_PER_DOCUMENT`` words so that the corpus can be split by document."""
+
+    path: Path
+    words_per_document: int = TEXT8_WORDS_PER_DOCUMENT
+
+    def fingerprint(self) -> list[dict]:
+        return [_fingerprint(self.path)]
+
+    def _open(self):
+        if self.path.suffix.lower() == ".zip":
+            archive = zipfile.ZipFile(self.path)
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+            if len(names) != 1:
+                raise InputError(f"{self.path}: expected one file inside the zip, found {len(names)}")
+            return archive.open(names[0])
+        return _open_binary(self.path)
+
+    def __iter__(self) -> Iterator[str]:
+        words: list[str] = []
+        carry = b""
+        try:
+            with self._open() as handle:
+                while True:
+                    block = handle.read(1 << 20)
+                    if not block:
+                        break
+                    if b"\0" in block:
+                        raise InputError(f"{self.path}: looks like a binary file (NUL byte), not text8")
+                    parts = (carry + block).split()
+                    carry = parts.pop() if parts and not block[-1:].isspace() else b""
+                    words.extend(p.decode("utf-8", errors="replace") for p in parts)
+                    while len(words) >= self.words_per_document:
+                        yield " ".join(words[: self.words_per_document])
+                        del words[: self.words_per_document]
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise InputError(f"cannot read {self.path}: {exc}") from None
+        words.extend(p.decode("utf-8", errors="replace") for p in carry.split())
+        if words:
+            yield " ".join(words)
 
 
 def _binary_lines(handle, head: bytes) -> Iterator[bytes]:
@@ -148,15 +225,46 @@ class DefaultSource:
         yield from TextFileSource(lee, documents="lines")
 
 
-def resolve_sources(spec: str | None, documents: str = "paragraphs",
-                    encoding_errors: str = "strict") -> list:
-    """Turn ``--corpus`` (``default``, a FILE, a DIR or a GLOB) into a list of sources."""
+def detect_format(path: Path) -> str:
+    """``jsonl`` for .jsonl/.ndjson (also compressed), ``text8`` for a file named text8[.zip], else text."""
+    name = path.name.lower()
+    for suffix in _OPENERS:
+        name = name.removesuffix(suffix)
+    if name.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if name in ("text8", "text8.zip"):
+        return "text8"
+    return "text"
+
+
+def _file_source(path: Path, fmt: str, documents: str, encoding_errors: str, text_field: str):
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt == "jsonl":
+        return JsonlSource(path, text_field, encoding_errors)
+    if fmt == "text8":
+        return Text8Source(path)
+    return TextFileSource(path, documents, encoding_errors)
+
+
+def resolve_sources(spec: str | None, documents: str = "paragraphs", encoding_errors: str = "strict",
+                    fmt: str = "auto", text_field: str = "text", cache_dir: str | os.PathLike | None = None,
+                    progress: bool = False) -> list:
+    """Turn ``--corpus`` into sources: ``default``, a named dataset (``tinystories``, ``text8``: downloaded
+    once into the cache), or a FILE, DIR or GLOB of local files read as ``fmt``."""
+    from corpus.download import DATASETS, fetch
+
     if documents not in DOCUMENT_MODES:
         raise InputError(f"--documents must be one of {', '.join(DOCUMENT_MODES)}, not {documents!r}")
     if encoding_errors not in ("strict", "replace"):
         raise InputError(f"--encoding-errors must be strict or replace, not {encoding_errors!r}")
+    if fmt not in FORMATS:
+        raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if spec is None or spec == "" or (spec == DEFAULT_CORPUS and not os.path.exists(spec)):
         return [DefaultSource()]
+    if spec in DATASETS and not os.path.exists(spec):
+        dataset = DATASETS[spec]
+        path = fetch(dataset, cache_dir, progress=progress)
+        return [_file_source(path, dataset.format, documents, encoding_errors, text_field)]
     path = Path(spec).expanduser()
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -170,5 +278,6 @@ def resolve_sources(spec: str | None, documents: str = "paragraphs",
         if not files:
             raise InputError(f"no corpus file matches {spec}")
     else:
-        raise InputError(f"corpus not found: {spec}")
-    return [TextFileSource(f, documents, encoding_errors) for f in files]
+        raise InputError(f"corpus not found: {spec} (give a file, directory, glob, 'default', "
+                         f"or one of {', '.join(DATASETS)})")
+    return [_file_source(f, fmt, documents, encoding_errors, text_field) for f in files]

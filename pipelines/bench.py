@@ -1,0 +1,47 @@
+"""``python -m pipelines.bench`` (``make bench``): speed figures beside their references, on this machine.
+
+Each part measures ours and, where the reference can run here (gensim), the reference in the same run, and
+prints the ratio; where it cannot (Stanford GloVe, nanoGPT), it prints the issue's reference figure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from corpus.errors import InputError
+from pipelines.common import handle_errors, main_entry
+
+PARTS = ("prepare",)
+
+
+def bench_prepare_part(bench_corpus: Path) -> None:
+    from corpus.bench import bench_prepare
+
+    click.echo("== prepare: end-to-end tokens/s and peak RSS (target: >= 1M tokens/s, RSS flat in size)")
+    for row in bench_prepare(bench_corpus):
+        click.echo(f"  {row['tokens'] / 1e6:6.1f}M tokens  {row['tokens_per_second'] / 1e6:5.2f}M tokens/s  "
+                   f"peak RSS {row['peak_rss_mb']:6.0f} MB  ({row['seconds']:.1f} s)")
+
+
+@click.command()
+@click.option("--bench-corpus", type=click.Path(path_type=Path), default=Path("../shared/corpora/bench-en.txt.xz"),
+              show_default=True, help="An .xz English corpus of a few million words.")
+@click.option("--only", default=",".join(PARTS), show_default=True, help="Comma list of parts to run.")
+@handle_errors
+def cli(bench_corpus: Path, only: str) -> None:
+    """Measure speed against the references."""
+    parts = [p.strip() for p in only.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise InputError(f"--only takes parts among {', '.join(PARTS)}; got {', '.join(unknown)}")
+    if not bench_corpus.is_file():
+        raise InputError(f"bench corpus not found: {bench_corpus} (set BENCH_CORPUS=path/to/corpus.txt.xz)")
+    runners = {"prepare": bench_prepare_part}
+    for part in parts:
+        runners[part](bench_corpus)
+
+
+if __name__ == "__main__":
+    main_entry(cli)

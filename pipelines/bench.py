@@ -13,7 +13,7 @@ import click
 from corpus.errors import InputError
 from pipelines.common import handle_errors, main_entry
 
-PARTS = ("prepare",)
+PARTS = ("prepare", "analogies")
 
 
 def bench_prepare_part(bench_corpus: Path) -> None:
@@ -23,6 +23,15 @@ def bench_prepare_part(bench_corpus: Path) -> None:
     for row in bench_prepare(bench_corpus):
         click.echo(f"  {row['tokens'] / 1e6:6.1f}M tokens  {row['tokens_per_second'] / 1e6:5.2f}M tokens/s  "
                    f"peak RSS {row['peak_rss_mb']:6.0f} MB  ({row['seconds']:.1f} s)")
+
+
+def bench_analogies_part(bench_corpus: Path) -> None:
+    from vectors.bench import bench_analogies
+
+    click.echo("== analogies: 19,544 Google questions x 30k words, dim 128 (target: a few seconds)")
+    r = bench_analogies()
+    click.echo(f"  ours {r['ours_seconds']:.2f} s  gensim {r['gensim_seconds']:.2f} s  ({r['speedup']:.0f}x)  "
+               f"accuracy {r['accuracy']:.4f} vs gensim {r['gensim_accuracy']:.4f}  equal={r['equal']}")
 
 
 @click.command()
@@ -38,7 +47,7 @@ def cli(bench_corpus: Path, only: str) -> None:
         raise InputError(f"--only takes parts among {', '.join(PARTS)}; got {', '.join(unknown)}")
     if not bench_corpus.is_file():
         raise InputError(f"bench corpus not found: {bench_corpus} (set BENCH_CORPUS=path/to/corpus.txt.xz)")
-    runners = {"prepare": bench_prepare_part}
+    runners = {"prepare": bench_prepare_part, "analogies": bench_analogies_part}
     for part in parts:
         runners[part](bench_corpus)
 

@@ -1,0 +1,172 @@
+"""``python -m pipelines.eval``: intrinsic evaluation of embedding tables (word pairs, analogies, neighbours).
+
+- ``--vectors FILE``: one table (native ``.npz``, word2vec text or binary, GloVe text; plain or compressed).
+  Prints one table of the built-in benchmarks (WS353, SimLex-999, Google analogies) plus every ``--pairs``
+  and ``--analogies`` file; ``--json PATH`` writes ``{"benchmarks": {NAME: {...}}}``.
+- without ``--vectors``: every table of the run (``<run-dir>/embeddings/<method>.npz``), written to
+  ``<run-dir>/eval/report.md`` and ``report.json`` (``{"tables": {method: {"benchmarks": ...}}, "compare":
+  <compare/summary.json or null>}``).
+
+The numbers equal gensim's evaluate_word_pairs / evaluate_word_analogies on the same vectors (``oov_ratio``
+is a fraction, gensim's a percentage). Bad input: one line on stderr, exit 2, nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from corpus.errors import InputError
+from pipelines.common import handle_errors, main_entry, run_dir_option
+
+
+def evaluate_run_tables(run_dir: str | Path, **options) -> dict:
+    """``{method: {"benchmarks": ...}}`` for every ``<run_dir>/embeddings/<method>.npz``, sorted by name.
+
+    ``options`` go to :func:`vectors.evaluate.evaluate_table`. InputError when the run has no table.
+    """
+    from vectors.evaluate import evaluate_table
+    from vectors.table import EmbeddingTable
+
+    directory = Path(run_dir) / "embeddings"
+    paths = sorted(directory.glob("*.npz")) if directory.is_dir() else []
+    if not paths:
+        raise InputError(f"no tables in {directory} (run `make pretrain` first, or pass --vectors FILE)")
+    return {path.stem: evaluate_table(EmbeddingTable.load(path), **options) for path in paths}
+
+
+def _fmt(value, pattern: str = "{:.4f}") -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+def _share(ratio: float) -> str:
+    """A share as a percentage that never rounds a partial share to 0% or 100%."""
+    if 0 < ratio < 1:
+        ratio = min(max(ratio, 0.001), 0.999)
+    return f"{ratio:.1%}"
+
+
+def format_benchmarks(benchmarks: dict, sections: bool = False) -> list[str]:
+    """Rows of a fixed-width text table: benchmark, kind, score (Spearman | accuracy), pearson, n, oov."""
+    width = max([9] + [len(name) for name in benchmarks])
+    lines = [f"{'benchmark':<{width}}  {'kind':<9}  {'score':>7}  {'pearson':>7}  {'n':>6}  {'oov':>6}"]
+    for name, r in benchmarks.items():
+        score = r["spearman"] if r["kind"] == "pairs" else r["accuracy"]
+        lines.append(f"{name:<{width}}  {r['kind']:<9}  {_fmt(score):>7}  {_fmt(r.get('pearson')):>7}  "
+                     f"{r['n']:>6}  {_share(r['oov_ratio']):>6}")
+        if sections and r["kind"] == "analogies":
+            for sec, s in r["sections"].items():
+                lines.append(f"  {sec:<{width + 9}}  {s['accuracy']:>7.4f}  {'':>7}  {s['total']:>6}")
+    return lines
+
+
+def _score_line(options: dict) -> str:
+    return (f"score: Spearman for pairs, accuracy for analogies ({options['method']}, restrict-vocab "
+            f"{options['restrict_vocab']}); oov: share of items with a word outside the vocabulary")
+
+
+def report_markdown(tables: dict, compare) -> str:
+    """``eval/report.md``: one row per table, one column per benchmark."""
+    names = list(dict.fromkeys(n for t in tables.values() for n in t["benchmarks"]))
+    head = "| table | " + " | ".join(names) + " |"
+    lines = ["# Intrinsic evaluation", "", "Spearman for word pairs, accuracy for analogies "
+             "(n answered, share OOV).", "", head, "|" + "---|" * (len(names) + 1)]
+    for method, t in tables.items():
+        cells = []
+        for name in names:
+            r = t["benchmarks"].get(name)
+            if r is None:
+                cells.append("-")
+                continue
+            score = r["spearman"] if r["kind"] == "pairs" else r["accuracy"]
+            cells.append(f"{_fmt(score)} ({r['n']}, {_share(r['oov_ratio'])} OOV)")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    if compare is not None:
+        lines += ["", "GPT comparison: see `compare/summary.md`."]
+    return "\n".join(lines) + "\n"
+
+
+@click.command()
+@run_dir_option
+@click.option("--vectors", "vectors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Evaluate this vector file instead of the run's tables.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "native", "word2vec", "word2vec-binary", "glove"]),
+              default="auto", show_default=True, help="Format of --vectors (auto: by extension and header).")
+@click.option("--pairs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A word-pair file (word1<TAB>word2<TAB>score); repeatable.")
+@click.option("--analogies", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="An analogy file in questions-words format; repeatable.")
+@click.option("--restrict-vocab", type=int, default=30000, show_default=True,
+              help="Analogies use only the first N rows of a table (as gensim).")
+@click.option("--pairs-restrict-vocab", type=int, default=300000, show_default=True,
+              help="Word pairs use only the first N rows (gensim's default).")
+@click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), default="3cosadd", show_default=True,
+              help="How analogies are solved.")
+@click.option("--case-sensitive", is_flag=True, help="Do not fold case (gensim's case_insensitive=False).")
+@click.option("--no-builtin", is_flag=True, help="Skip the built-in WS353, SimLex-999 and Google sets.")
+@click.option("--neighbours", multiple=True, metavar="WORD", help="Print the nearest neighbours of WORD.")
+@click.option("--topn", type=int, default=10, show_default=True, help="How many neighbours to print.")
+@click.option("--sections", is_flag=True, help="Also print each analogy section's accuracy.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the results as JSON here.")
+@handle_errors
+def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, restrict_vocab: int,
+        pairs_restrict_vocab: int, method: str, case_sensitive: bool, no_builtin: bool, neighbours,
+        topn: int, sections: bool, json_path: Path | None) -> None:
+    """Evaluate embedding tables on word-pair and analogy benchmarks."""
+    from corpus.atomic import atomic_file, write_json
+    from vectors.evaluate import evaluate_table, nearest_neighbours
+    from vectors.formats import load_vectors
+
+    if restrict_vocab < 1 or pairs_restrict_vocab < 1:
+        raise InputError("--restrict-vocab and --pairs-restrict-vocab must be >= 1")
+    if topn < 1:
+        raise InputError(f"--topn must be >= 1, got {topn}")
+    for path in (*pairs, *analogies):
+        if not path.is_file():
+            raise InputError(f"no such benchmark file: {path}")
+    options = dict(pairs=[str(p) for p in pairs], analogies=[str(p) for p in analogies],
+                   restrict_vocab=restrict_vocab, pairs_restrict_vocab=pairs_restrict_vocab, method=method,
+                   builtin=not no_builtin, case_insensitive=not case_sensitive)
+    if vectors_path is None:
+        if neighbours:
+            raise InputError("--neighbours needs --vectors FILE")
+        tables = evaluate_run_tables(run_dir, **options)
+        compare_path = Path(run_dir) / "compare" / "summary.json"
+        compare = json.loads(compare_path.read_text(encoding="utf-8")) if compare_path.is_file() else None
+        report = {"tables": tables, "compare": compare}
+        for name, table in tables.items():
+            click.echo(f"table: {name}")
+            for line in format_benchmarks(table["benchmarks"], sections):
+                click.echo("  " + line)
+        click.echo(_score_line(options))
+        out = Path(run_dir) / "eval"
+        write_json(out / "report.json", report)
+        with atomic_file(out / "report.md", "w", encoding="utf-8") as handle:
+            handle.write(report_markdown(tables, compare))
+        if json_path is not None:
+            write_json(json_path, report)
+        click.echo(f"wrote {out / 'report.md'} and {out / 'report.json'}")
+        return
+
+    table = load_vectors(vectors_path, format=fmt)
+    result = evaluate_table(table, **options)
+    click.echo(f"vectors: {vectors_path} ({len(table):,} words x {table.dim})")
+    for line in format_benchmarks(result["benchmarks"], sections):
+        click.echo(line)
+    click.echo(_score_line(options))
+    if neighbours:
+        found = nearest_neighbours(table, list(neighbours), k=topn)
+        result["neighbours"] = {w: None if n is None else [[x, s] for x, s in n] for w, n in found.items()}
+        for word, near in found.items():
+            shown = "not in the table" if near is None else ", ".join(f"{x} {s:.3f}" for x, s in near)
+            click.echo(f"{word}: {shown}")
+    if json_path is not None:
+        write_json(json_path, result)
+        click.echo(f"wrote {json_path}")
+
+
+if __name__ == "__main__":
+    main_entry(cli)

@@ -1,0 +1,172 @@
+"""EmbeddingTable: the contract between the embedding trainers and the GPT.
+
+A table is a list of words, a float32 matrix with one row per word (same order) and a metadata dict
+(method, config, corpus hash, loss per epoch, rescaling applied, ...). Its native file is a NumPy ``.npz``
+archive read with ``allow_pickle=False``:
+
+    format        str    "w2v-gpt/embedding-table"
+    version       int64  FORMAT_VERSION
+    words_utf8    uint8  the words, UTF-8 encoded and concatenated
+    word_offsets  int64  (n + 1,) byte offsets of each word in words_utf8
+    matrix        float32 (n, dim)
+    meta          str    the metadata as JSON
+
+Words are stored as bytes plus offsets rather than a NumPy unicode array, so one long word does not
+blow every row up to its width, and any string survives the round trip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from corpus.atomic import atomic_path
+from corpus.errors import InputError
+
+FORMAT_NAME = "w2v-gpt/embedding-table"
+FORMAT_VERSION = 1
+_KEYS = {"format", "version", "words_utf8", "word_offsets", "matrix", "meta"}
+
+
+@dataclass(eq=False)
+class EmbeddingTable:
+    """Word vectors: ``words[i]`` owns ``matrix[i]``.
+
+    The matrix is converted to a C-contiguous float32 array on construction. Raises InputError for a
+    matrix that is not 2-D, a row count that differs from the word count, an empty table, a word that
+    is not a non-empty string, duplicate words and non-finite values. Treat a table as immutable:
+    ``index`` is computed once and cached.
+    """
+
+    words: list[str]
+    matrix: np.ndarray  # (n, dim) float32
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.words = list(self.words)
+        matrix = np.asarray(self.matrix)
+        if matrix.ndim != 2:
+            raise InputError(f"an embedding matrix must be 2-D (rows x dim), got shape {matrix.shape}")
+        if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
+            raise InputError(f"an embedding matrix must hold real numbers, got dtype {matrix.dtype}")
+        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        if self.matrix.shape[0] != len(self.words):
+            raise InputError(f"{len(self.words)} words but {self.matrix.shape[0]} matrix rows")
+        if not self.words:
+            raise InputError("an embedding table needs at least one word")
+        if self.matrix.shape[1] == 0:
+            raise InputError("an embedding table needs at least one dimension")
+        for row, word in enumerate(self.words):
+            if not isinstance(word, str) or not word:
+                raise InputError(f"word {row} is {word!r}; every word must be a non-empty string")
+        if len(set(self.words)) != len(self.words):
+            seen: dict[str, int] = {}
+            for row, word in enumerate(self.words):
+                if word in seen:
+                    raise InputError(f"duplicate word {word!r} at rows {seen[word]} and {row}")
+                seen[word] = row
+        if not np.isfinite(self.matrix).all():
+            bad = int(np.flatnonzero(~np.isfinite(self.matrix).all(axis=1))[0])
+            raise InputError(f"non-finite value in the row of {self.words[bad]!r} (row {bad})")
+        if not isinstance(self.meta, dict):
+            raise InputError(f"table meta must be a dict, got {type(self.meta).__name__}")
+        self._index: dict[str, int] | None = None
+
+    # ----------------------------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        """Number of columns (the embedding dimension)."""
+        return int(self.matrix.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @property
+    def index(self) -> dict[str, int]:
+        """word -> row, built on first use and cached."""
+        if self._index is None:
+            self._index = {word: row for row, word in enumerate(self.words)}
+        return self._index
+
+    def __contains__(self, word) -> bool:
+        return word in self.index
+
+    def vector(self, word: str) -> np.ndarray:
+        """The row of ``word`` (a read-only view, shape (dim,)); KeyError if absent."""
+        row = self.matrix[self.index[word]]
+        row.flags.writeable = False
+        return row
+
+    def __repr__(self) -> str:
+        method = self.meta.get("method")
+        extra = f", method={method!r}" if method else ""
+        return f"EmbeddingTable({len(self)} words x {self.dim}{extra})"
+
+    # ----------------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the native ``.npz`` file atomically (temp name, then rename)."""
+        try:
+            meta_json = json.dumps(self.meta, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"table meta is not JSON-serialisable: {exc}") from None
+        encoded = [word.encode("utf-8", errors="surrogatepass") for word in self.words]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(b) for b in encoded])
+        blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(
+                    handle,
+                    format=np.array(FORMAT_NAME),
+                    version=np.array(FORMAT_VERSION, dtype=np.int64),
+                    words_utf8=blob,
+                    word_offsets=offsets,
+                    matrix=self.matrix,
+                    meta=np.array(meta_json),
+                )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "EmbeddingTable":
+        """Read a native ``.npz`` table; InputError if it is missing, corrupt or of another version."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"no embedding table at {path}")
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                missing = _KEYS - set(archive.files)
+                if missing:
+                    raise InputError(f"{path}: not a w2v-gpt embedding table (missing {sorted(missing)})")
+                if str(archive["format"]) != FORMAT_NAME:
+                    raise InputError(f"{path}: not a w2v-gpt embedding table (format {archive['format']})")
+                version = int(archive["version"])
+                if version != FORMAT_VERSION:
+                    raise InputError(
+                        f"{path}: embedding table format version {version}, this code reads {FORMAT_VERSION}"
+                    )
+                blob = archive["words_utf8"].tobytes()
+                offsets = archive["word_offsets"]
+                matrix = archive["matrix"]
+                meta = json.loads(str(archive["meta"]))
+        except InputError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise InputError(f"{path}: corrupt embedding table ({type(exc).__name__}: {exc})") from None
+        if matrix.dtype != np.float32 or offsets.ndim != 1 or len(offsets) != len(matrix) + 1:
+            raise InputError(f"{path}: corrupt embedding table (inconsistent arrays)")
+        if offsets[0] != 0 or offsets[-1] != len(blob) or np.any(np.diff(offsets) < 0):
+            raise InputError(f"{path}: corrupt embedding table (bad word offsets)")
+        try:
+            words = [blob[a:b].decode("utf-8", errors="surrogatepass") for a, b in zip(offsets[:-1], offsets[1:])]
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: corrupt embedding table (words are not UTF-8)") from None
+        if not isinstance(meta, dict):
+            raise InputError(f"{path}: corrupt embedding table (meta is not an object)")
+        try:
+            return cls(words, matrix, meta)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None

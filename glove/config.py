@@ -1,0 +1,139 @@
+"""GloVe settings: one frozen dataclass for counting and training, its enums, and their validation.
+
+Defaults follow Stanford GloVe (window 10 with 1/distance weighting, x_max 100, alpha 0.75, AdaGrad with
+initial learning rate 0.05, 15 epochs, W + W~ exported) except ``dim``, which follows the project (128).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from enum import Enum
+
+from corpus.errors import InputError
+
+
+class DistanceWeighting(str, Enum):
+    """How a co-occurrence at distance d inside the window is counted."""
+
+    HARMONIC = "harmonic"  # 1/d, Stanford cooccur's default
+    UNIFORM = "uniform"  # 1, Stanford cooccur's -distance-weighting 0
+
+
+class ExportVectors(str, Enum):
+    """Which trained matrix becomes the table: word vectors W, context vectors W~, or W + W~."""
+
+    IN = "in"
+    OUT = "out"
+    SUM = "sum"  # Stanford GloVe's -model 2
+
+
+class Device(str, Enum):
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class Backend(str, Enum):
+    """Training engine: hogwild numba kernels on CPU threads, or batched torch (CPU or CUDA)."""
+
+    AUTO = "auto"  # torch on CUDA, numba on CPU
+    NUMBA = "numba"
+    TORCH = "torch"
+
+
+_ENUMS = {"distance_weighting": DistanceWeighting, "export_vectors": ExportVectors, "device": Device,
+          "backend": Backend}
+
+# Fields that do not change the trained parameters: a checkpoint made under other values resumes.
+RESUME_IGNORES = ("epochs", "threads", "memory_gb", "device", "export_vectors")
+
+
+@dataclass(frozen=True)
+class GloveConfig:
+    """Everything that decides a GloVe table besides the corpus.
+
+    window: symmetric context window in tokens (windows never cross a document's ``<eos>``).
+    x_max, alpha: the weighting f(x) = min(1, (x / x_max) ** alpha); x_max 100 is Stanford's default for
+        large corpora, 10 suits small ones (a few million tokens).
+    lr: AdaGrad's initial learning rate. grad_clip: per-coordinate gradient clip, as Stanford's.
+    threads: CPU threads for counting and the numba trainer (None: every core). With more than one
+        thread the numba trainer is hogwild (lock-free), so only threads=1 is bit-for-bit repeatable.
+    memory_gb: working memory for counting (dense block for frequent pairs plus overflow buffers).
+    batch_size: entries per step of the torch trainer (ignored by numba, which updates per entry).
+    """
+
+    dim: int = 128
+    window: int = 10
+    distance_weighting: DistanceWeighting = DistanceWeighting.HARMONIC
+    x_max: float = 100.0
+    alpha: float = 0.75
+    lr: float = 0.05
+    epochs: int = 15
+    seed: int = 0
+    threads: int | None = None
+    export_vectors: ExportVectors = ExportVectors.SUM
+    memory_gb: float = 2.0
+    grad_clip: float = 100.0
+    device: Device = Device.AUTO
+    backend: Backend = Backend.AUTO
+    batch_size: int = 16384
+
+    def __post_init__(self) -> None:
+        for name, enum in _ENUMS.items():
+            value = getattr(self, name)
+            if not isinstance(value, enum):
+                try:
+                    object.__setattr__(self, name, enum(value))
+                except ValueError:
+                    choices = "|".join(e.value for e in enum)
+                    raise InputError(f"glove {name} must be one of {choices}, not {value!r}") from None
+        self.validate()
+
+    def validate(self) -> None:
+        """InputError (one line) for any value that makes no sense."""
+        def positive_int(name: str, value) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"glove {name} must be a positive integer, not {value!r}")
+
+        def positive_float(name: str, value) -> None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    math.isfinite(value) and value > 0):
+                raise InputError(f"glove {name} must be a positive number, not {value!r}")
+
+        for name in ("dim", "window", "epochs", "batch_size"):
+            positive_int(name, getattr(self, name))
+        if self.threads is not None:
+            positive_int("threads", self.threads)
+        for name in ("x_max", "alpha", "lr", "memory_gb", "grad_clip"):
+            positive_float(name, getattr(self, name))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"glove seed must be a non-negative integer, not {self.seed!r}")
+        if self.window > 1000:
+            raise InputError(f"glove window {self.window} is too large (at most 1000)")
+
+    @property
+    def resolved_threads(self) -> int:
+        return self.threads or os.cpu_count() or 1
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (enums as their string values)."""
+        out = dataclasses.asdict(self)
+        for name in _ENUMS:
+            out[name] = out[name].value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GloveConfig":
+        """Inverse of :meth:`to_dict`; InputError for unknown fields or bad values."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"unknown glove config field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def resume_key(self) -> dict:
+        """The fields a checkpoint must share with this config to be resumed."""
+        return {k: v for k, v in self.to_dict().items() if k not in RESUME_IGNORES}

@@ -34,7 +34,28 @@ def evaluate_run_tables(run_dir: str | Path, **options) -> dict:
     paths = sorted(directory.glob("*.npz")) if directory.is_dir() else []
     if not paths:
         raise InputError(f"no tables in {directory} (run `make pretrain` first, or pass --vectors FILE)")
-    return {path.stem: evaluate_table(EmbeddingTable.load(path), **options) for path in paths}
+    results = {}
+    for path in paths:
+        table, whole_words = whole_word_view(EmbeddingTable.load(path))
+        results[path.stem] = evaluate_table(table, **options)
+        if whole_words is not None:
+            results[path.stem]["whole_words"] = whole_words
+    return results
+
+
+def whole_word_view(table):
+    """A BPE table (tokens ending in ``</w>`` close a word) as a table of its whole-word tokens only, with
+    the marker stripped, and how many there are; any other table as it is, with None."""
+    from corpus.bpe import WORD_END
+    from vectors.table import EmbeddingTable
+
+    rows = [i for i, word in enumerate(table.words) if word.endswith(WORD_END)]
+    if not rows:
+        return table, None
+    words = [table.words[i][: -len(WORD_END)] for i in rows]
+    meta = dict(table.meta, whole_words_of=len(table))
+    view = EmbeddingTable(words, table.matrix[rows], meta)
+    return view, {"whole_words": len(rows), "tokens": len(table)}
 
 
 def _fmt(value, pattern: str = "{:.4f}") -> str:
@@ -138,7 +159,9 @@ def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, re
         compare = json.loads(compare_path.read_text(encoding="utf-8")) if compare_path.is_file() else None
         report = {"tables": tables, "compare": compare}
         for name, table in tables.items():
-            click.echo(f"table: {name}")
+            note = table.get("whole_words")
+            click.echo(f"table: {name}" + (f" (BPE: {note['whole_words']:,} whole-word tokens of "
+                                           f"{note['tokens']:,} evaluated)" if note else ""))
             for line in format_benchmarks(table["benchmarks"], sections):
                 click.echo("  " + line)
         click.echo(_score_line(options))
@@ -151,9 +174,13 @@ def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, re
         click.echo(f"wrote {out / 'report.md'} and {out / 'report.json'}")
         return
 
-    table = load_vectors(vectors_path, format=fmt)
+    table, whole_words = whole_word_view(load_vectors(vectors_path, format=fmt))
     result = evaluate_table(table, **options)
     click.echo(f"vectors: {vectors_path} ({len(table):,} words x {table.dim})")
+    if whole_words is not None:
+        result["whole_words"] = whole_words
+        click.echo(f"BPE table: {whole_words['whole_words']:,} whole-word tokens of {whole_words['tokens']:,} "
+                   "evaluated")
     for line in format_benchmarks(result["benchmarks"], sections):
         click.echo(line)
     click.echo(_score_line(options))

@@ -17,9 +17,16 @@ DEVICE ?=
 FAST ?=
 BENCH_CORPUS ?= ../shared/corpora/bench-en.txt.xz
 
+X_MAX ?= 10
+
 ifeq ($(FAST),1)
+# Smoke sizes: every stage end to end in a few minutes, into runs/fast.
 RUN := fast
-FAST_PRETRAIN := --dim 32 --epochs 1
+DIM := 32
+EPOCHS := 1
+SEEDS := 2
+TOKENS := 16000
+FAST_COMPARE := --layers 1 --heads 2 --context 32 --batch-size 8 --eval-interval 16
 endif
 
 RUN_DIR := runs/$(RUN)
@@ -27,13 +34,14 @@ CORPUS_ARG := $(if $(CORPUS),--corpus $(CORPUS))
 EPOCHS_ARG := $(if $(EPOCHS),--epochs $(EPOCHS))
 THREADS_ARG := $(if $(THREADS),--threads $(THREADS))
 DEVICE_ARG := $(if $(DEVICE),--device $(DEVICE))
+TOKENS_ARG := $(if $(TOKENS),--tokens $(TOKENS))
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test prepare bench clean
+.PHONY: help install test prepare pretrain compare compare-positions eval bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
-	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS THREADS DEVICE FAST TORCH=$(TORCH)"
+	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +59,24 @@ test: $(STAMP) ## Run the test suite
 
 prepare: $(STAMP) ## Prepare CORPUS (default: gensim's Wikipedia sample + Lee news) into runs/$(RUN)/corpus
 	$(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
+
+pretrain: $(STAMP) ## Prepare CORPUS if needed, then train cbow, skipgram and glove tables (DIM, EPOCHS, THREADS, X_MAX)
+	$(PY) -m pipelines.pretrain --run-dir $(RUN_DIR) $(CORPUS_ARG) --dim $(DIM) $(EPOCHS_ARG) $(THREADS_ARG) \
+		$(DEVICE_ARG) --x-max $(X_MAX)
+
+compare: $(STAMP) ## Train the GPT with every table (init, frozen) against learned, SEEDS seeds, TOKENS each
+	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
+	$(MAKE) pretrain
+	$(PY) -m pipelines.compare --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(TOKENS_ARG) $(DEVICE_ARG) \
+		$(FAST_COMPARE)
+
+compare-positions: $(STAMP) ## The same study over position embeddings (learned, sinusoidal, rope, alibi, none)
+	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
+	$(PY) -m pipelines.compare --positions --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(TOKENS_ARG) \
+		$(DEVICE_ARG) $(FAST_COMPARE)
+
+eval: $(STAMP) ## Intrinsic evaluation of the run's tables and the comparison report -> runs/$(RUN)/eval/
+	$(PY) -m pipelines.eval --run-dir $(RUN_DIR)
 
 bench: $(STAMP) ## Speed figures against gensim and the reference figures (needs BENCH_CORPUS)
 	$(PY) -m pipelines.bench --bench-corpus $(BENCH_CORPUS)

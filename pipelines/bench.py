@@ -13,7 +13,7 @@ import click
 from corpus.errors import InputError
 from pipelines.common import handle_errors, main_entry
 
-PARTS = ("prepare", "analogies")
+PARTS = ("prepare", "analogies", "w2v")
 
 
 def bench_prepare_part(bench_corpus: Path) -> None:
@@ -34,6 +34,14 @@ def bench_analogies_part(bench_corpus: Path) -> None:
                f"accuracy {r['accuracy']:.4f} vs gensim {r['gensim_accuracy']:.4f}  equal={r['equal']}")
 
 
+def bench_w2v_part(bench_corpus: Path) -> None:
+    from w2v.bench import bench_word2vec
+
+    click.echo("== word2vec vs gensim 4.4: 2 threads, dim 100, 5 epochs, median of 3 seeds "
+               "(target: ratio >= 1.0, quality inside max(0.02, 2 x gensim sd) of gensim's mean)")
+    bench_word2vec(bench_corpus, log=click.echo)
+
+
 @click.command()
 @click.option("--bench-corpus", type=click.Path(path_type=Path), default=Path("../shared/corpora/bench-en.txt.xz"),
               show_default=True, help="An .xz English corpus of a few million words.")
@@ -47,7 +55,7 @@ def cli(bench_corpus: Path, only: str) -> None:
         raise InputError(f"--only takes parts among {', '.join(PARTS)}; got {', '.join(unknown)}")
     if not bench_corpus.is_file():
         raise InputError(f"bench corpus not found: {bench_corpus} (set BENCH_CORPUS=path/to/corpus.txt.xz)")
-    runners = {"prepare": bench_prepare_part, "analogies": bench_analogies_part}
+    runners = {"prepare": bench_prepare_part, "analogies": bench_analogies_part, "w2v": bench_w2v_part}
     for part in parts:
         runners[part](bench_corpus)
 

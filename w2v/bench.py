@@ -1,0 +1,220 @@
+"""Quality and speed of our CBOW and skip-gram against gensim 4.4 on the same corpus, same settings.
+
+Both systems see the same tokens: gensim gets the train split decoded to words, cut at ``<eos>`` and into
+pieces of ``max_sentence`` tokens (as our blocks), with ``<unk>`` removed, and builds its vocabulary with the
+corpus's own min_count, so both vocabularies are the same words. Settings are passed explicitly to both
+(dim, window, negative, sample, epochs, alpha, min_alpha, threads/workers). Runs alternate ours / gensim per
+seed so that both see the same load on a shared machine.
+
+Quality: WS353 and SimLex-999 Spearman and Google analogy accuracy (restrict_vocab 30000), mean over the
+seeds; the band is max(0.02, 2 x gensim's seed-to-seed standard deviation) around gensim's mean.
+Speed: ``words_per_second`` of the conventions for ours (train tokens x epochs / train seconds) and gensim's
+corpus words x epochs / wall time of ``train()``; medians over the seeds and their ratio.
+
+Skip-gram runs twice per seed: with the default noise words per pair (gensim's algorithm) and with noise
+words shared across a centre's window (``noise="window"``).
+
+``python -m w2v.bench [--methods cbow,skipgram] [--seeds 1,2,3] [--threads 2] [--dim 100]`` prints it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import lzma
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+BENCHMARKS = ("ws353", "simlex999", "google")
+
+
+def prepare_bench_corpus(xz_path: str | Path, out_dir: str | Path, min_count: int = 5):
+    """Decompress ``xz_path`` next to ``out_dir`` and prepare it (word tokenizer, ``min_count``);
+    reuses a corpus already prepared there from the same file and settings."""
+    from corpus.prepare import PrepareConfig, ensure_prepared
+    from corpus.sources import resolve_sources
+
+    out_dir = Path(out_dir)
+    text = out_dir.parent / (Path(xz_path).name.removesuffix(".xz") or "bench.txt")
+    if not text.exists():
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        with lzma.open(xz_path, "rb") as src, open(text.with_suffix(".part"), "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        text.with_suffix(".part").rename(text)
+    prepared, _ = ensure_prepared(resolve_sources(str(text)), out_dir, PrepareConfig(min_count=min_count))
+    return prepared
+
+
+def gensim_sentences(prepared, max_sentence: int = 10000) -> list[list[str]]:
+    """The train split as gensim input: documents cut at <eos> and every ``max_sentence`` tokens (our
+    blocks), <unk> and <pad> removed."""
+    vocab = prepared.vocab
+    ids = np.asarray(prepared.train_ids)
+    tokens = np.array(vocab.tokens, dtype=object)
+    drop = {vocab.unk_id, vocab.pad_id}
+    cuts = np.flatnonzero(ids == vocab.eos_id)
+    cuts = np.union1d(cuts, np.arange(0, len(ids), max_sentence))
+    sentences = []
+    for start, stop in zip(cuts, np.append(cuts[1:], len(ids))):
+        piece = ids[start:stop]
+        piece = piece[~np.isin(piece, list(drop) + [vocab.eos_id])]
+        if len(piece):
+            sentences.append(tokens[piece].tolist())
+    return sentences
+
+
+def evaluate(table) -> dict:
+    """{ws353, simlex999, google} scores of an EmbeddingTable (analogies restricted to 30000 words)."""
+    from vectors.evaluate import BUILTIN_BENCHMARKS, evaluate_word_analogies, evaluate_word_pairs
+
+    return {
+        "ws353": evaluate_word_pairs(table, BUILTIN_BENCHMARKS["ws353"].path)["spearman"],
+        "simlex999": evaluate_word_pairs(table, BUILTIN_BENCHMARKS["simlex999"].path)["spearman"],
+        "google": evaluate_word_analogies(table, BUILTIN_BENCHMARKS["google"].path,
+                                          restrict_vocab=30000)["accuracy"],
+    }
+
+
+def run_ours(prepared, config) -> dict:
+    """Train our table; its scores, words/s and seconds."""
+    from w2v.train import train
+
+    table = train(prepared, config, progress=False)
+    return dict(evaluate(table), words_per_second=table.meta["words_per_second"],
+                seconds=table.meta["train_seconds"], loss=table.meta["loss_per_epoch"][-1])
+
+
+def run_gensim(sentences: list[list[str]], config, min_count: int) -> dict:
+    """Train gensim's Word2Vec with ``config``'s settings; its scores, words/s (corpus words x epochs /
+    wall time of train()) and seconds."""
+    from gensim.models import Word2Vec
+
+    from vectors.table import EmbeddingTable
+
+    model = Word2Vec(sg=int(config.method.value == "skipgram"), vector_size=config.dim, window=config.window,
+                     negative=config.negative, hs=0, sample=config.sample, min_count=min_count,
+                     alpha=config.alpha, min_alpha=config.min_alpha, epochs=config.epochs,
+                     workers=config.resolved_threads, seed=config.seed, max_vocab_size=None)
+    model.build_vocab(sentences)
+    start = time.perf_counter()
+    model.train(sentences, total_examples=model.corpus_count, epochs=config.epochs)
+    seconds = time.perf_counter() - start
+    words = model.corpus_total_words
+    table = EmbeddingTable(list(model.wv.index_to_key), model.wv.vectors)
+    return dict(evaluate(table), words_per_second=words * config.epochs / seconds, seconds=seconds,
+                words=words, vocab=len(model.wv))
+
+
+def _quality(ours: list[dict], gensim: list[dict]) -> dict:
+    out = {}
+    for name in BENCHMARKS:
+        a, b = [r[name] for r in ours], [r[name] for r in gensim]
+        std = statistics.stdev(b) if len(b) > 1 else 0.0
+        band = max(0.02, 2 * std)
+        diff = statistics.fmean(a) - statistics.fmean(b)
+        out[name] = {"ours": statistics.fmean(a), "gensim": statistics.fmean(b),
+                     "ours_std": statistics.stdev(a) if len(a) > 1 else 0.0, "gensim_std": std,
+                     "band": band, "diff": diff, "within": abs(diff) <= band, "not_worse": diff >= -band}
+    return out
+
+
+def compare(prepared, method: str, seeds=(1, 2, 3), threads: int = 2, dim: int = 100, epochs: int = 5,
+            variants: dict[str, dict] | None = None, log=None) -> dict:
+    """Ours against gensim on ``prepared`` for one method, each seed run back to back.
+
+    ``variants`` maps a name to Word2VecConfig overrides (default ``{"ours": {}}``), all compared with the
+    same gensim runs. Returns {method, seeds, threads, dim, epochs, runs: {name: [per-seed dicts]},
+    systems: {name: {quality: {bench: {ours, gensim, ours_std, gensim_std, band, diff, within, not_worse}},
+    speed: {ours, gensim, ratio, ratio_same_words}}}, vocab_match}.
+    """
+    from w2v.config import Word2VecConfig
+    from w2v.sampling import trainable_mask
+
+    logging.getLogger("gensim").setLevel(logging.WARNING)
+    variants = variants or {"ours": {}}
+    min_count = int(prepared.config.get("min_count", 5))
+    sentences = None
+    runs: dict[str, list[dict]] = {name: [] for name in variants}
+    runs["gensim"] = []
+    for seed in seeds:
+        base = dict(method=method, dim=dim, epochs=epochs, seed=seed, threads=threads)
+        if sentences is None:
+            sentences = gensim_sentences(prepared, Word2VecConfig(**base).max_sentence)
+        for name, overrides in variants.items():
+            runs[name].append(run_ours(prepared, Word2VecConfig(**dict(base, **overrides))))
+        runs["gensim"].append(run_gensim(sentences, Word2VecConfig(**base), min_count))
+        if log:
+            log(f"  {method} seed {seed}: " + " | ".join(
+                f"{name} " + " ".join(f"{k}={r[-1][k]:.4f}" for k in BENCHMARKS)
+                + f" {r[-1]['words_per_second']:,.0f} w/s" for name, r in runs.items()))
+    gensim_wps = statistics.median(r["words_per_second"] for r in runs["gensim"])
+    gensim_words = runs["gensim"][0]["words"]
+    systems = {}
+    for name in variants:
+        wps = statistics.median(r["words_per_second"] for r in runs[name])
+        seconds = statistics.median(r["seconds"] for r in runs[name])
+        systems[name] = {"quality": _quality(runs[name], runs["gensim"]),
+                         "speed": {"ours": wps, "gensim": gensim_wps, "ratio": wps / gensim_wps,
+                                   "ratio_same_words": gensim_words * epochs / seconds / gensim_wps}}
+    vocab = prepared.vocab
+    trainable = int(trainable_mask(vocab.counts, [vocab.index[s] for s in vocab.specials]).sum())
+    return {"method": method, "seeds": list(seeds), "threads": threads, "dim": dim, "epochs": epochs,
+            "runs": runs, "systems": systems, "vocab_match": runs["gensim"][0]["vocab"] == trainable}
+
+
+def format_report(result: dict) -> list[str]:
+    """Printable lines of one :func:`compare` result."""
+    lines = [f"== {result['method']}: {result['threads']} threads, dim {result['dim']}, {result['epochs']} "
+             f"epochs, seeds {result['seeds']}, same vocabulary as gensim: {result['vocab_match']}"]
+    for name, system in result["systems"].items():
+        s = system["speed"]
+        lines.append(f"  [{name}] speed (median): ours {s['ours']:,.0f} words/s, gensim {s['gensim']:,.0f} "
+                     f"words/s, ratio {s['ratio']:.2f} (counting gensim's words only: {s['ratio_same_words']:.2f})")
+        for bench, q in system["quality"].items():
+            verdict = "inside" if q["within"] else ("above (better)" if q["diff"] > 0 else "below (worse)")
+            lines.append(f"  [{name}] {bench:9s} ours {q['ours']:.4f} (sd {q['ours_std']:.4f})  gensim "
+                         f"{q['gensim']:.4f} (sd {q['gensim_std']:.4f})  diff {q['diff']:+.4f}  band "
+                         f"{q['band']:.4f}: {verdict}")
+    return lines
+
+
+VARIANTS = {"cbow": {"ours": {}}, "skipgram": {"ours": {}, "ours-window": {"noise": "window"}}}
+
+
+def bench_word2vec(bench_corpus: str | Path, methods=("cbow", "skipgram"), seeds=(1, 2, 3), threads: int = 2,
+                   dim: int = 100, workdir: str | Path | None = None, log=print) -> dict[str, dict]:
+    """The whole comparison (for ``make bench``): prepare ``bench_corpus`` (min_count 5) in ``workdir`` (a
+    temporary directory by default), then :func:`compare` each method, skip-gram also with shared noise
+    words; logs the per-seed lines and the report. Returns {method: compare result}."""
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = prepare_bench_corpus(bench_corpus, Path(workdir or tmp) / "bench" / "corpus")
+        for method in methods:
+            result = compare(prepared, method, tuple(seeds), threads, dim, variants=VARIANTS[method], log=log)
+            for line in format_report(result):
+                log(line)
+            results[method] = result
+    return results
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench-corpus", default="../shared/corpora/bench-en.txt.xz")
+    parser.add_argument("--workdir", default=None, help="where the corpus is decompressed and prepared")
+    parser.add_argument("--methods", default="cbow,skipgram")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dim", type=int, default=100)
+    args = parser.parse_args(argv)
+    bench_word2vec(args.bench_corpus, [m.strip() for m in args.methods.split(",")],
+                   [int(s) for s in args.seeds.split(",")], args.threads, args.dim, args.workdir,
+                   log=lambda line: print(line, flush=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""Train CBOW or skip-gram on a prepared corpus and return an EmbeddingTable (the trainer contract).
+
+``train(prepared, config)`` runs ``config.epochs`` passes of negative-sampling SGD over
+``prepared.train_ids`` and exports the input vectors (default), the output vectors or their sum, one row
+per vocabulary word in vocabulary order. ``<eos>`` ends a sentence (windows never cross it), ``<unk>`` and
+``<pad>`` are dropped before windowing (see :mod:`w2v.sampling`); rows that never train (the specials,
+words without a train count) are drawn from N(0, s), s the standard deviation of the trained rows, so every
+row is usable downstream.
+
+Engines: ``numba`` runs :func:`w2v.kernels.train_blocks` on ``threads`` Python threads over disjoint
+jobs of token blocks (hogwild); ``torch`` (:mod:`w2v.batched`) runs batched steps on the CPU or CUDA.
+With the numba engine and threads=1 the same seed gives a bit-identical table; with more threads the
+updates race as in word2vec and gensim, so tables differ in the last digits from run to run.
+
+A checkpoint is written to ``checkpoint_dir`` after each epoch (atomically, npz without pickle); a later
+call with the same corpus and settings (``threads``, ``device`` and ``export_vectors`` may differ)
+resumes after the last finished epoch, and with threads=1 ends bit-identical to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from corpus.atomic import atomic_path
+from corpus.errors import InputError
+from vectors.table import EmbeddingTable
+from w2v.config import Backend, Device, ExportVectors, Method, NoiseSharing, Word2VecConfig
+from w2v.sampling import alias_table, keep_probabilities, keep_thresholds, noise_distribution, trainable_mask
+
+REPORT_FORMAT_VERSION = 1
+CHECKPOINT_FORMAT_VERSION = 1
+CHECKPOINT_KIND = "w2v-gpt/word2vec-checkpoint"
+CHECKPOINT_NAME = "word2vec-checkpoint.npz"
+BOUNDARY_POLICY = ("<eos> ends a sentence and every max_sentence-token block starts one; <unk> and <pad> "
+                   "are dropped before windowing (neither trained nor context)")
+_JOB_TOKENS = 50_000  # tokens per kernel call: progress granularity and the unit threads take in turn
+
+
+class Tables:
+    """Per-word tables of one corpus and config: which words train, keep bars, the noise alias table."""
+
+    def __init__(self, prepared, config: Word2VecConfig) -> None:
+        vocab = prepared.vocab
+        counts = np.asarray(vocab.counts, dtype=np.int64)
+        specials = [vocab.index[s] for s in vocab.specials]
+        self.trainable = trainable_mask(counts, specials)
+        if not self.trainable.any():
+            raise InputError("no vocabulary word occurs in the train split: nothing to train on")
+        self.keep_probs = keep_probabilities(counts, self.trainable, config.sample)
+        self.keep_thr = keep_thresholds(self.keep_probs)
+        self.noise_probs = noise_distribution(counts, self.trainable)
+        self.noise_bars, self.noise_alias = alias_table(self.noise_probs)
+        self.eos = int(vocab.eos_id)
+
+
+def resolve_engine(config: Word2VecConfig) -> tuple[str, str]:
+    """(device, backend) to train on: numba on the CPU unless CUDA (or backend torch) is asked for."""
+    if config.backend is Backend.NUMBA and config.device is Device.CUDA:
+        raise InputError("the numba word2vec trainer runs on the CPU only; use backend torch for CUDA")
+    device = config.device
+    if device is not Device.CPU:
+        import torch
+
+        if device is Device.AUTO:
+            device = Device.CUDA if torch.cuda.is_available() else Device.CPU
+        elif not torch.cuda.is_available():
+            raise InputError("--device cuda was asked for, but torch sees no CUDA device")
+    backend = config.backend
+    if backend is Backend.AUTO:
+        backend = Backend.TORCH if device is Device.CUDA else Backend.NUMBA
+    if backend is Backend.NUMBA and device is Device.CUDA:
+        raise InputError("the numba word2vec trainer runs on the CPU only; use backend torch for CUDA")
+    if backend is Backend.TORCH and config.noise is NoiseSharing.WINDOW and config.method is Method.SKIPGRAM:
+        raise InputError("noise words shared across a window are a numba (CPU) option; use noise pair with torch")
+    return device.value, backend.value
+
+
+def init_params(vocab_size: int, dim: int, seed: int) -> dict[str, np.ndarray]:
+    """word2vec's initialisation: input vectors uniform in (-0.5, 0.5) / dim, output vectors zero."""
+    rng = np.random.default_rng(seed)
+    syn0 = ((rng.random((vocab_size, dim), dtype=np.float32) - np.float32(0.5)) / np.float32(dim))
+    return {"syn0": syn0.astype(np.float32), "syn1": np.zeros((vocab_size, dim), dtype=np.float32)}
+
+
+def learning_rate(config: Word2VecConfig, done: float, total: float) -> float:
+    """alpha decayed linearly to min_alpha by the fraction done / total of all epochs' tokens."""
+    return max(config.min_alpha, config.alpha - (config.alpha - config.min_alpha) * done / max(total, 1.0))
+
+
+# ------------------------------------------------------------------------------------------------ epochs
+def _epoch_numba(ids, tables: Tables, params: dict, config: Word2VecConfig, epoch: int, threads: int,
+                 bar) -> tuple[float, int]:
+    """One pass over ``ids`` on ``threads`` hogwild threads; (summed loss, updates)."""
+    from w2v.kernels import train_blocks
+
+    n = ids.shape[0]
+    block = config.max_sentence
+    n_blocks = -(-n // block)
+    per_job = max(1, _JOB_TOKENS // block)
+    jobs = [(b, min(b + per_job, n_blocks)) for b in range(0, n_blocks, per_job)]
+    fixed = (block, tables.eos, config.seed, epoch, tables.keep_thr, tables.noise_bars, tables.noise_alias,
+             params["syn0"], params["syn1"], config.method is Method.SKIPGRAM,
+             config.noise is NoiseSharing.WINDOW, config.window, config.negative,
+             float(config.alpha), float(config.min_alpha), float(epoch) * n, float(config.epochs) * n)
+    results = [(0.0, 0, 0)] * len(jobs)
+    done = np.zeros(len(jobs), dtype=np.int64)  # tokens of each finished job
+
+    def run(j: int) -> None:
+        first, last = jobs[j]
+        results[j] = train_blocks(ids, first, last, *fixed)
+        done[j] = min(last * block, n) - first * block
+
+    def report() -> None:
+        finished = int(done.sum())
+        if not bar.disable and finished:
+            loss = sum(r[0] for r in results) / max(1, sum(r[1] for r in results))
+            lr = learning_rate(config, epoch * n + finished, config.epochs * n)
+            bar.set_postfix_str(f"lr={lr:.5f} loss={loss:.4f}", refresh=False)
+        bar.update(finished - bar.reported)
+        bar.reported = finished
+
+    bar.reported = 0
+    if threads == 1:
+        for j in range(len(jobs)):
+            run(j)
+            report()
+    else:
+        lock = threading.Lock()
+        queue = iter(range(len(jobs)))
+        errors: list = []
+
+        def worker() -> None:
+            try:
+                while True:
+                    with lock:
+                        j = next(queue, None)
+                    if j is None:
+                        return
+                    run(j)
+            except BaseException as exc:  # re-raised in the calling thread
+                errors.append(exc)
+
+        pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+        for t in pool:
+            t.start()
+        while any(t.is_alive() for t in pool):
+            pool[0].join(0.2)
+            report()
+        for t in pool:
+            t.join()
+        if errors:
+            raise errors[0]
+        report()
+    return float(sum(r[0] for r in results)), int(sum(r[1] for r in results))
+
+
+# ------------------------------------------------------------------------------------------------ checkpoints
+def _save_checkpoint(directory: Path, params: dict, state: dict) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    with atomic_path(directory / CHECKPOINT_NAME) as tmp:
+        meta = dict(state, kind=CHECKPOINT_KIND, format_version=CHECKPOINT_FORMAT_VERSION)
+        with open(tmp, "wb") as handle:
+            np.savez(handle, meta=np.array(json.dumps(meta)), syn0=params["syn0"], syn1=params["syn1"])
+
+
+def load_checkpoint(directory: Path, expected: dict, shape: tuple[int, int]) -> tuple[dict, dict] | None:
+    """(params, state) of a checkpoint made under ``expected`` (config resume key and corpus hash); None
+    when there is none or it belongs to other settings. InputError when it is corrupt."""
+    path = directory / CHECKPOINT_NAME
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            state = json.loads(str(data["meta"]))
+            params = {name: np.array(data[name], dtype=np.float32) for name in ("syn0", "syn1")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError, TypeError):
+        raise InputError(f"{path}: corrupt word2vec checkpoint (delete it to start over)") from None
+    if not isinstance(state, dict) or state.get("kind") != CHECKPOINT_KIND or \
+            state.get("format_version") != CHECKPOINT_FORMAT_VERSION:
+        raise InputError(f"{path}: not a word2vec checkpoint of format {CHECKPOINT_FORMAT_VERSION} "
+                         "(delete it to start over)")
+    if any(state.get(k) != v for k, v in expected.items()):
+        return None
+    if any(p.shape != shape for p in params.values()) or not 0 < state.get("epoch", 0):
+        raise InputError(f"{path}: corrupt word2vec checkpoint (delete it to start over)")
+    return params, state
+
+
+# ------------------------------------------------------------------------------------------------ train
+def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Path | None = None,
+          progress: bool = True) -> EmbeddingTable:
+    """Train on ``prepared.train_ids``; returns the table with one row per vocabulary word and the report
+    keys of the conventions in ``meta``. InputError for bad settings or a loss that stops being finite."""
+    config = config or Word2VecConfig()
+    device, backend = resolve_engine(config)
+    threads = config.resolved_threads if backend == Backend.NUMBA.value else 1
+    ids = np.asarray(prepared.train_ids)
+    tokens = int(ids.shape[0])
+    vocab_size = len(prepared.vocab)
+    if tokens == 0:
+        raise InputError("the train split is empty: nothing to train on")
+    tables = Tables(prepared, config)
+
+    expected = {"config": config.resume_key(), "corpus_hash": prepared.content_hash}
+    resumed = load_checkpoint(Path(checkpoint_dir), expected, (vocab_size, config.dim)) if checkpoint_dir else None
+    if resumed:
+        params, state = resumed
+    else:
+        params = init_params(vocab_size, config.dim, config.seed)
+        state = dict(expected, epoch=0, loss_per_epoch=[], updates_per_epoch=[], train_seconds=0.0)
+    resumed_from = state["epoch"]
+
+    engine = None
+    if backend == Backend.TORCH.value:
+        from w2v.batched import TorchEngine
+
+        engine = TorchEngine(params, tables, config, device)
+    remaining = config.epochs - state["epoch"]
+    with tqdm(total=tokens * remaining, unit="word", unit_scale=True, desc=config.method.value,
+              disable=not progress, leave=False, smoothing=0.1) as bar:
+        for epoch in range(state["epoch"], config.epochs):
+            bar.set_description(f"{config.method.value} epoch {epoch + 1}/{config.epochs}", refresh=False)
+            start = time.perf_counter()
+            if engine is not None:
+                loss, updates = engine.epoch(ids, epoch, bar)
+                params = engine.numpy_params()
+            else:
+                loss, updates = _epoch_numba(ids, tables, params, config, epoch, threads, bar)
+            seconds = time.perf_counter() - start
+            mean = loss / max(updates, 1)
+            if not math.isfinite(mean):
+                raise InputError(f"word2vec loss became NaN at epoch {epoch + 1}: lower --alpha")
+            state["epoch"] = epoch + 1
+            state["loss_per_epoch"].append(mean)
+            state["updates_per_epoch"].append(updates)
+            state["train_seconds"] += seconds
+            if checkpoint_dir is not None:
+                _save_checkpoint(Path(checkpoint_dir), params, state)
+
+    matrix, untrained = export_matrix(params, config, tables.trainable)
+    seconds = max(state["train_seconds"], 1e-9)
+    meta = {
+        "format_version": REPORT_FORMAT_VERSION, "method": config.method.value, "config": config.to_dict(),
+        "corpus_hash": prepared.content_hash, "tokens": tokens, "epochs": config.epochs,
+        "train_seconds": state["train_seconds"], "words_per_second": tokens * config.epochs / seconds,
+        "loss_per_epoch": [float(x) for x in state["loss_per_epoch"]],
+        "updates_per_epoch": [int(x) for x in state["updates_per_epoch"]],
+        "loss": "mean negative-sampling loss per update, before the update ((context, centre) pair for "
+                "skip-gram, centre for CBOW)",
+        "export_vectors": config.export_vectors.value, "device": device, "backend": backend,
+        "threads": threads, "boundary": BOUNDARY_POLICY, "resumed_from_epoch": resumed_from,
+        "untrained_rows": untrained, "untrained_fill": "normal(0, std of the trained rows)",
+    }
+    return EmbeddingTable(list(prepared.vocab.tokens), matrix, meta)
+
+
+def export_matrix(params: dict, config: Word2VecConfig, trainable: np.ndarray) -> tuple[np.ndarray, int]:
+    """The exported (V, dim) float32 matrix and how many rows never trained (filled at random)."""
+    choice = config.export_vectors
+    if choice is ExportVectors.IN:
+        matrix = params["syn0"].copy()
+    elif choice is ExportVectors.OUT:
+        matrix = params["syn1"].copy()
+    else:
+        matrix = params["syn0"] + params["syn1"]
+    missing = int((~trainable).sum())
+    if missing:
+        std = float(matrix[trainable].std()) or 1.0 / config.dim
+        rng = np.random.default_rng([config.seed, 7])
+        matrix[~trainable] = rng.normal(0.0, std, size=(missing, matrix.shape[1])).astype(np.float32)
+    return matrix.astype(np.float32), missing

@@ -13,7 +13,7 @@ import click
 from corpus.errors import InputError
 from pipelines.common import handle_errors, main_entry
 
-PARTS = ("prepare", "analogies", "w2v")
+PARTS = ("prepare", "analogies", "w2v", "glove")
 
 
 def bench_prepare_part(bench_corpus: Path) -> None:
@@ -42,6 +42,30 @@ def bench_w2v_part(bench_corpus: Path) -> None:
     bench_word2vec(bench_corpus, log=click.echo)
 
 
+def bench_glove_part(bench_corpus: Path) -> None:
+    import tempfile
+
+    from glove.bench import bench_count, bench_quality, bench_train, evaluate, prepare_bench_corpus
+    from w2v.config import Word2VecConfig
+    from w2v.train import train as train_word2vec
+
+    with tempfile.TemporaryDirectory(prefix="bench-glove-") as work:
+        prepared = prepare_bench_corpus(bench_corpus, work)
+        count, fit = bench_count(prepared), bench_train(prepared)
+        click.echo("== GloVe: window 10, dim 100, 2 threads; reference Stanford GloVe (C, 2 threads, 4M-word "
+                   "corpus): counting 610k tokens/s, training 1.1M entries/s")
+        click.echo(f"  counting {count['count_tokens_per_second'] / 1e3:,.0f}k tokens/s ({count['nonzeros']:,} "
+                   f"non-zeros, {count['count_seconds']:.2f} s)  ratio {count['count_tokens_per_second'] / 610e3:.2f}")
+        click.echo(f"  training {fit['entries_per_second'] / 1e6:.2f}M entries/s ({fit['epoch_seconds']:.2f} s/epoch)"
+                   f"  ratio {fit['entries_per_second'] / 1.1e6:.2f}")
+        quality = bench_quality(prepared)
+        skipgram = evaluate(train_word2vec(prepared, Word2VecConfig(dim=100, threads=2), progress=False))
+        click.echo("  quality (WS353 / SimLex-999 / Google analogies, restrict 30000):")
+        for name, scores in (("glove x_max 10", quality["glove"]), ("skipgram", skipgram),
+                             ("random", quality["random"])):
+            click.echo(f"    {name:15s} {scores['ws353']:.3f} / {scores['simlex999']:.3f} / {scores['google']:.3f}")
+
+
 @click.command()
 @click.option("--bench-corpus", type=click.Path(path_type=Path), default=Path("../shared/corpora/bench-en.txt.xz"),
               show_default=True, help="An .xz English corpus of a few million words.")
@@ -55,7 +79,8 @@ def cli(bench_corpus: Path, only: str) -> None:
         raise InputError(f"--only takes parts among {', '.join(PARTS)}; got {', '.join(unknown)}")
     if not bench_corpus.is_file():
         raise InputError(f"bench corpus not found: {bench_corpus} (set BENCH_CORPUS=path/to/corpus.txt.xz)")
-    runners = {"prepare": bench_prepare_part, "analogies": bench_analogies_part, "w2v": bench_w2v_part}
+    runners = {"prepare": bench_prepare_part, "analogies": bench_analogies_part, "w2v": bench_w2v_part,
+               "glove": bench_glove_part}
     for part in parts:
         runners[part](bench_corpus)
 

@@ -13,7 +13,6 @@ is a fraction, gensim's a percentage). Bad input: one line on stderr, exit 2, no
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -88,27 +87,6 @@ def _score_line(options: dict) -> str:
             f"{options['restrict_vocab']}); oov: share of items with a word outside the vocabulary")
 
 
-def report_markdown(tables: dict, compare) -> str:
-    """``eval/report.md``: one row per table, one column per benchmark."""
-    names = list(dict.fromkeys(n for t in tables.values() for n in t["benchmarks"]))
-    head = "| table | " + " | ".join(names) + " |"
-    lines = ["# Intrinsic evaluation", "", "Spearman for word pairs, accuracy for analogies "
-             "(n answered, share OOV).", "", head, "|" + "---|" * (len(names) + 1)]
-    for method, t in tables.items():
-        cells = []
-        for name in names:
-            r = t["benchmarks"].get(name)
-            if r is None:
-                cells.append("-")
-                continue
-            score = r["spearman"] if r["kind"] == "pairs" else r["accuracy"]
-            cells.append(f"{_fmt(score)} ({r['n']}, {_share(r['oov_ratio'])} OOV)")
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    if compare is not None:
-        lines += ["", "GPT comparison: see `compare/summary.md`."]
-    return "\n".join(lines) + "\n"
-
-
 @click.command()
 @run_dir_option
 @click.option("--vectors", "vectors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -137,7 +115,7 @@ def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, re
         pairs_restrict_vocab: int, method: str, case_sensitive: bool, no_builtin: bool, neighbours,
         topn: int, sections: bool, json_path: Path | None) -> None:
     """Evaluate embedding tables on word-pair and analogy benchmarks."""
-    from corpus.atomic import atomic_file, write_json
+    from corpus.atomic import write_json
     from vectors.evaluate import evaluate_table, nearest_neighbours
     from vectors.formats import load_vectors
 
@@ -154,10 +132,9 @@ def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, re
     if vectors_path is None:
         if neighbours:
             raise InputError("--neighbours needs --vectors FILE")
+        from pipelines.report import write_report
+
         tables = evaluate_run_tables(run_dir, **options)
-        compare_path = Path(run_dir) / "compare" / "summary.json"
-        compare = json.loads(compare_path.read_text(encoding="utf-8")) if compare_path.is_file() else None
-        report = {"tables": tables, "compare": compare}
         for name, table in tables.items():
             note = table.get("whole_words")
             click.echo(f"table: {name}" + (f" (BPE: {note['whole_words']:,} whole-word tokens of "
@@ -166,9 +143,7 @@ def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, re
                 click.echo("  " + line)
         click.echo(_score_line(options))
         out = Path(run_dir) / "eval"
-        write_json(out / "report.json", report)
-        with atomic_file(out / "report.md", "w", encoding="utf-8") as handle:
-            handle.write(report_markdown(tables, compare))
+        report = write_report(Path(run_dir), tables)
         if json_path is not None:
             write_json(json_path, report)
         click.echo(f"wrote {out / 'report.md'} and {out / 'report.json'}")

@@ -1,0 +1,161 @@
+"""Every default of the small GPT and its training run, in one frozen dataclass.
+
+A :class:`GPTConfig` is saved (as JSON) in ``config.json`` and inside every checkpoint; two runs with equal
+configs (and the same corpus and table) are the same run, which is what lets a stage skip or resume work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.errors import InputError
+
+FORMAT_VERSION = 1
+
+EMBEDDING_MODES = ("learned", "init", "frozen")
+POSITIONS = ("learned", "sinusoidal", "rope", "alibi", "none")
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """Model shape, embedding choice and training budget of one GPT run.
+
+    The defaults suit the default corpus (about 600k train tokens) on a 2-core CPU: a 2M-parameter model
+    that reads its 1M-token budget (a little under two epochs) in a few minutes.
+    """
+
+    # model shape
+    d_model: int = 128
+    n_layer: int = 4
+    n_head: int = 4
+    context: int = 128  # tokens per training window; also the size of a learned position table
+    dropout: float = 0.0  # on embeddings and residual branches; under 2 epochs 0 trains best (and fastest)
+    bias: bool = False  # biases in linear layers and layer norms
+    init_std: float = 0.02  # std of every random init (residual projections: / sqrt(2 * n_layer))
+
+    # token and position embeddings
+    embedding: str = "learned"  # learned | init | frozen
+    table: str | None = None  # method name of the run or a vector file (init and frozen only)
+    rescale: bool = True  # rescale a table's rows to init_std before use
+    project: bool = False  # a learned projection when the table's dim differs from d_model
+    position: str = "learned"  # learned | sinusoidal | rope | alibi | none
+    rope_base: float = 10000.0
+
+    # optimisation
+    tokens: int = 1_000_000  # training budget in tokens (steps = ceil(tokens / (batch_size * context)))
+    batch_size: int = 8  # small batches, many steps: best for budgets of a few epochs or less
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1  # cosine decay ends at lr * min_lr_ratio
+    warmup_fraction: float = 0.05  # of the steps, spent warming the lr up linearly
+    weight_decay: float = 0.1  # on matrices of linear layers only (not embeddings, norms, biases)
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+
+    # evaluation and checkpoints
+    eval_interval: int = 100  # steps between val evaluations (and checkpoints)
+    eval_windows: int = 64  # windows of the val split in the fixed val sample
+    frequent_words: int = 1000  # test loss is also reported on targets among this many most frequent ids
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise InputError (one line) for any value that cannot make a model or a run."""
+        positive = ("d_model", "n_layer", "n_head", "context", "tokens", "batch_size", "eval_interval",
+                    "eval_windows")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise InputError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.d_model % self.n_head:
+            raise InputError(f"d-model {self.d_model} is not divisible by heads {self.n_head}")
+        if self.position == "rope" and (self.d_model // self.n_head) % 2:
+            raise InputError(f"rope needs an even head size, got {self.d_model // self.n_head}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.lr <= 0 or self.init_std <= 0:
+            raise InputError("lr and init-std must be positive")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise InputError(f"warmup-fraction must be in [0, 1), got {self.warmup_fraction}")
+        if self.weight_decay < 0 or self.grad_clip < 0:
+            raise InputError("weight-decay and grad-clip must not be negative")
+        if self.embedding not in EMBEDDING_MODES:
+            raise InputError(f"unknown embedding mode {self.embedding!r}; expected one of {EMBEDDING_MODES}")
+        if self.position not in POSITIONS:
+            raise InputError(f"unknown position {self.position!r}; expected one of {POSITIONS}")
+        if self.embedding == "learned" and self.table is not None:
+            raise InputError("a learned embedding takes no table")
+        if self.embedding != "learned" and not self.table:
+            raise InputError(f"embedding mode {self.embedding} needs a table (e.g. {self.embedding}:skipgram)")
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.context
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps the token budget buys (the last step may overshoot it by under one batch)."""
+        return -(-self.tokens // self.tokens_per_step)
+
+    @property
+    def head_tied(self) -> bool:
+        """The output head shares the token embedding, except for a frozen table (it could not learn)."""
+        return self.embedding != "frozen"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GPTConfig":
+        """Rebuild a config from JSON; unknown keys are an error (a file from another version)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise InputError(f"unknown GPT config keys {unknown}")
+        return cls(**data)
+
+    def replace(self, **changes) -> "GPTConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def parse_embedding(spec: str) -> tuple[str, str | None]:
+    """Split ``learned`` / ``init:TABLE`` / ``frozen:TABLE`` into (mode, table)."""
+    mode, _, table = spec.partition(":")
+    if mode not in EMBEDDING_MODES:
+        raise InputError(f"--embedding must be learned, init:TABLE or frozen:TABLE, got {spec!r}")
+    if mode == "learned":
+        if table:
+            raise InputError("--embedding learned takes no table")
+        return mode, None
+    if not table:
+        raise InputError(f"--embedding {mode} needs a table: {mode}:skipgram or {mode}:path/to/vectors.txt")
+    return mode, table
+
+
+def table_label(table: str) -> str:
+    """A short name for a table: the method name itself, or a vector file's stem (``vecs.txt.gz`` -> vecs)."""
+    name = Path(table).name
+    for suffix in (".gz", ".xz", ".bz2", ".npz", ".txt", ".vec", ".bin", ".vectors"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def variant_name(config: GPTConfig, table_label: str | None = None) -> str:
+    """The default variant directory name of a config: ``learned``, ``skipgram-init``, ``pos-rope`` ...
+
+    ``table_label`` names the table (a method, or a vector file's stem); it defaults to ``config.table``.
+    """
+    parts: list[str] = []
+    if config.embedding != "learned":
+        parts.append(f"{table_label or config.table}-{config.embedding}")
+        if not config.rescale:
+            parts.append("raw")
+        if config.project:
+            parts.append("proj")
+    if config.position != "learned":
+        parts.append(f"pos-{config.position}")
+    return "-".join(parts) if parts else "learned"

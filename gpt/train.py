@@ -1,0 +1,310 @@
+"""Training a GPT variant on a prepared corpus: AdamW, warmup + cosine, clipping, val curve, exact resume.
+
+Files of one run, under ``runs/<name>/gpt/<variant>/seed<k>/``:
+``config.json`` (the run's record), ``checkpoint.pt`` (state after the last evaluation; the final weights
+once done), ``curve.csv`` (``tokens,step,val_loss,val_ppl,train_loss,lr,seconds``) and ``result.json`` (test
+loss and perplexity, also split by frequent and rare target words; ``train_seconds``, the time spent in
+training steps, evaluation excluded; tokens; parameters).
+A finished run with the same record is skipped; an unfinished one resumes from its checkpoint, seeing the
+same batches and dropout masks it would have seen without the interruption.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from corpus.atomic import atomic_file, write_json
+from corpus.errors import InputError
+from gpt.checkpoint import read_checkpoint, save_checkpoint
+from gpt.config import FORMAT_VERSION, GPTConfig, table_label, variant_name
+from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch
+from gpt.embedding import AlignedTable, align_table, load_table
+from gpt.model import GPT, seeded_generator
+
+CURVE_COLUMNS = ("tokens", "step", "val_loss", "val_ppl", "train_loss", "lr", "seconds")
+EVAL_BATCH = 16  # windows per forward pass when evaluating (16 x 128 x 10k logits: 84 MB)
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """Paths of one run: ``<run_dir>/gpt/<variant>/seed<k>/``."""
+
+    directory: Path
+
+    @classmethod
+    def of(cls, run_dir: str | Path, variant: str, seed: int) -> "RunFiles":
+        return cls(Path(run_dir) / "gpt" / variant / f"seed{seed}")
+
+    config = property(lambda self: self.directory / "config.json")
+    checkpoint = property(lambda self: self.directory / "checkpoint.pt")
+    curve = property(lambda self: self.directory / "curve.csv")
+    result = property(lambda self: self.directory / "result.json")
+
+
+def lr_at(config: GPTConfig, step: int) -> float:
+    """Learning rate of ``step``: linear warmup to ``lr``, then cosine decay to ``lr * min_lr_ratio``."""
+    warmup = round(config.warmup_fraction * config.steps)
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, config.steps - warmup)
+    min_lr = config.lr * config.min_lr_ratio
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))) * (config.lr - min_lr)
+
+
+def autocast_for(device: str):
+    """bf16 autocast on CUDA; nothing (fp32) on the CPU."""
+    if device.startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def token_losses(model: GPT, windows: np.ndarray, batch_size: int, device: str) -> torch.Tensor:
+    """Per-token cross-entropy ``(n, T)`` of windows ``(n, T + 1)``, in eval mode (float32, on the CPU)."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(windows), batch_size):
+        chunk = torch.from_numpy(windows[start : start + batch_size]).to(device)
+        with autocast_for(device):
+            out.append(model(chunk[:, :-1], chunk[:, 1:], reduction="none").float().cpu())
+    model.train(was_training)
+    return torch.cat(out)
+
+
+def write_curve(path: Path, rows: list[list]) -> None:
+    with atomic_file(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(",".join(CURVE_COLUMNS) + "\n")
+        for row in rows:
+            handle.write(",".join("" if v is None else (str(v) if isinstance(v, int) else f"{v:.6g}")
+                                  for v in row) + "\n")
+
+
+def make_optimizer(model: GPT, config: GPTConfig) -> torch.optim.Optimizer:
+    groups = model.param_groups(config.weight_decay)
+    betas = (config.beta1, config.beta2)
+    try:
+        return torch.optim.AdamW(groups, lr=config.lr, betas=betas, fused=True)
+    except (RuntimeError, TypeError):  # a device or build without the fused kernel
+        return torch.optim.AdamW(groups, lr=config.lr, betas=betas)
+
+
+def train_step(step_model, model: GPT, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+               lr: float, grad_clip: float, device: str) -> float:
+    """One optimizer step on batch ``(x, y)``; returns the loss (no update when it is not finite).
+
+    ``step_model`` is ``model`` or its compiled version.
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    with autocast_for(device):
+        loss = step_model(x, y)
+    loss_value = loss.item()
+    if not math.isfinite(loss_value):
+        return loss_value
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return loss_value
+
+
+def make_record(config: GPTConfig, variant: str, vocab_size: int, corpus_hash: str,
+                table: AlignedTable | None, source: str | None) -> dict:
+    """What identifies a run: equal records mean a finished run is skipped and a checkpoint resumed."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "variant": variant,
+        "config": config.to_dict(),
+        "vocab_size": vocab_size,
+        "corpus_hash": corpus_hash,
+        "table": None if table is None else {"name": config.table, "source": source, **table.summary()},
+        "head": "tied" if config.head_tied else "untied",
+    }
+
+
+def finished_result(files: RunFiles, record: dict) -> dict | None:
+    """The result of a finished run with this record, or None."""
+    if not files.result.is_file():
+        return None
+    try:
+        result = json.loads(files.result.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # unreadable: the run is done again
+    return result if isinstance(result, dict) and result.get("record") == record else None
+
+
+def resume_state(files: RunFiles, record: dict, fresh: bool, log) -> dict | None:
+    """The checkpoint to resume from: one of this very run (same record), else None.
+
+    A corrupt checkpoint is an InputError (delete it or pass ``fresh``): it is never silently replaced.
+    """
+    if fresh or not files.checkpoint.is_file():
+        return None
+    state = read_checkpoint(files.checkpoint)
+    if state["record"] != record or state.get("optimizer") is None:
+        log(f"{files.directory}: the checkpoint is of another config; starting over")
+        return None
+    return state
+
+
+def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: AlignedTable | None = None,
+          device: str = "cpu", compile: bool = False, quiet: bool = False, stop_after: int | None = None,
+          fresh: bool = False, log=print) -> dict | None:
+    """Train (or resume, or skip) one run; return its result, or None when paused by ``stop_after`` steps."""
+    result = finished_result(files, record) if not fresh else None
+    if result is not None:
+        log(f"{files.directory}: up to date (test loss {result['test_loss']:.4f})")
+        return result
+    train_ids = prepared.train_ids
+    batch_offsets(config.seed, 0, len(train_ids), config.context, config.batch_size)  # long enough?
+    val = eval_windows(prepared.val_ids, config.context, config.eval_windows, "val")
+    eval_windows(prepared.test_ids[: config.context + 1], config.context, 1, "test")  # not empty?
+    vocab_size = record["vocab_size"]
+    missing = torch.from_numpy(~table.found) if table is not None and config.embedding == "frozen" else None
+    model = GPT(config, vocab_size, table.dim if table is not None else None, missing)
+    model.init_weights(table)
+    model.to(device)
+    optimizer = make_optimizer(model, config)
+    torch.manual_seed(int(torch.randint(2**62, (1,), generator=seeded_generator(config.seed, "dropout"))))
+
+    step, curve, train_seconds, loss_sum, loss_count = 0, [], 0.0, 0.0, 0
+    state = resume_state(files, record, fresh, log)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and device.startswith("cuda"):
+            torch.cuda.set_rng_state(state["cuda_rng"])
+        step, curve, train_seconds = state["step"], [list(r) for r in state["curve"]], state["train_seconds"]
+        loss_sum, loss_count = state.get("loss_sum", 0.0), state.get("loss_count", 0)
+        log(f"{files.directory}: resuming at step {step} of {config.steps}")
+    files.result.unlink(missing_ok=True)
+    write_json(files.config, record)
+
+    if device.startswith("cuda"):
+        torch.set_float32_matmul_precision("high")
+    step_model = torch.compile(model) if compile and device.startswith("cuda") else model
+    tps = config.tokens_per_step
+
+    def checkpoint() -> None:
+        save_checkpoint(files.checkpoint, model, optimizer, record, step, curve, train_seconds,
+                        extra={"loss_sum": loss_sum, "loss_count": loss_count})
+
+    def evaluate() -> None:
+        nonlocal loss_sum, loss_count
+        val_loss = float(token_losses(model, val, EVAL_BATCH, device).mean())
+        train_loss = loss_sum / loss_count if loss_count else None
+        curve.append([step * tps, step, val_loss, math.exp(min(val_loss, 700.0)), train_loss,
+                      lr_at(config, max(step - 1, 0)), round(train_seconds, 3)])
+        loss_sum, loss_count = 0.0, 0
+        write_curve(files.curve, curve)
+        checkpoint()
+
+    if not curve:
+        evaluate()  # the curve starts at the untrained model
+    model.train()
+    bar = tqdm(total=config.steps * tps, initial=step * tps, unit="tok", unit_scale=True, disable=quiet,
+               desc=record["variant"], dynamic_ncols=True)
+    try:
+        while step < config.steps:
+            started = time.perf_counter()
+            offsets = batch_offsets(config.seed, step, len(train_ids), config.context, config.batch_size)
+            x, y = get_batch(train_ids, offsets, config.context, device)  # (B, T) each
+            loss_value = train_step(step_model, model, optimizer, x, y, lr_at(config, step), config.grad_clip,
+                                    device)
+            if not math.isfinite(loss_value):
+                raise InputError(f"training diverged: loss is {loss_value} at step {step} "
+                                 f"({step * tps} tokens); lower --lr or check the embedding table")
+            step += 1
+            train_seconds += time.perf_counter() - started
+            loss_sum, loss_count = loss_sum + loss_value, loss_count + 1
+            bar.update(tps)
+            bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
+            if step % config.eval_interval == 0 or step == config.steps:
+                evaluate()
+            elif stop_after is not None and step >= stop_after:
+                checkpoint()
+            if stop_after is not None and step >= stop_after and step < config.steps:
+                return None
+    finally:
+        bar.close()
+    return finish(prepared, model, config, files, record, curve, train_seconds, device)
+
+
+def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dict, curve: list,
+           train_seconds: float, device: str) -> dict:
+    """Test loss (all of the test split; also on frequent and rare target words) into ``result.json``."""
+    windows = eval_windows(prepared.test_ids, config.context, None, "test")
+    losses = token_losses(model, windows, EVAL_BATCH, device).numpy().astype(np.float64)  # (n, T)
+    frequent = frequent_ids(np.asarray(prepared.vocab.counts), config.frequent_words)[windows[:, 1:]]
+
+    def mean(mask: np.ndarray) -> float | None:
+        return float(losses[mask].mean()) if mask.any() else None
+
+    test_loss = float(losses.mean())
+    tokens = config.steps * config.tokens_per_step
+    result = {
+        "format_version": FORMAT_VERSION,
+        "variant": record["variant"],
+        "seed": config.seed,
+        "test_loss": test_loss,
+        "test_ppl": math.exp(test_loss),
+        "test_tokens": int(losses.size),
+        "test_loss_frequent": mean(frequent),
+        "test_loss_rare": mean(~frequent),
+        "frequent_words": config.frequent_words,
+        "frequent_fraction": float(frequent.mean()),
+        "val_loss": curve[-1][2],
+        "val_ppl": curve[-1][3],
+        "tokens": tokens,
+        "steps": config.steps,
+        "train_seconds": train_seconds,
+        "tokens_per_second": tokens / train_seconds if train_seconds > 0 else None,
+        "trainable_parameters": model.num_parameters(trainable_only=True),
+        "total_parameters": model.num_parameters(trainable_only=False),
+        "embedding": config.embedding,
+        "position": config.position,
+        "head": record["head"],
+        "device": device,
+        "record": record,
+    }
+    write_json(files.result, result)
+    return result
+
+
+def train_variant(run_dir: str | Path, config: GPTConfig, variant: str | None = None, table=None,
+                  device: str = "cpu", compile: bool = False, quiet: bool = False,
+                  stop_after: int | None = None, fresh: bool = False, log=print) -> dict | None:
+    """Open the run's prepared corpus, resolve and align the table, then :func:`train` the variant.
+
+    ``table`` may be an EmbeddingTable already in memory (``config.table`` then only names it); otherwise
+    ``config.table`` is a method name of the run or a vector file.
+    """
+    from corpus import PreparedCorpus
+
+    prepared = PreparedCorpus.open(Path(run_dir) / "corpus")
+    aligned = source = label = None
+    if config.embedding != "learned":
+        if table is None:
+            table, path = load_table(config.table, run_dir)
+            source = str(path)
+        label = table_label(config.table)
+        aligned = align_table(table, prepared.vocab.tokens, config)
+        scale = f", rows rescaled x{aligned.rescale_factor:.4g}" if aligned.rescale_factor is not None else ""
+        log(f"table {config.table}: {int(aligned.found.sum()):,} of {len(aligned.found):,} vocabulary words "
+            f"({aligned.coverage:.1%}), dim {aligned.dim}{scale}")
+    variant = variant or variant_name(config, label)
+    files = RunFiles.of(run_dir, variant, config.seed)
+    record = make_record(config, variant, len(prepared.vocab), prepared.content_hash, aligned, source)
+    return train(prepared, config, files, record, aligned, device, compile, quiet, stop_after, fresh, log)

@@ -1,0 +1,203 @@
+"""The run's report (``eval/report.md`` and ``report.json``): intrinsic scores of every table, their nearest
+neighbours, the GPT comparisons, whether intrinsic quality predicted what helped the GPT, and samples.
+
+Everything is read from the run's files; nothing is trained here. Plots are written beside the report.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from corpus.atomic import atomic_file, atomic_path, write_json
+
+PROBE_WORDS = ("king", "war", "music", "city", "water", "government", "money", "science", "good", "three")
+SAMPLE_PROMPT = "The history of the"
+SAMPLES_PER_VARIANT = 3
+SAMPLE_TOKENS = 30
+REPORT_FORMAT_VERSION = 1
+INTRINSIC = ("ws353", "simlex999", "google")
+
+
+def _read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _score(result: dict) -> float:
+    return result["spearman"] if result["kind"] == "pairs" else result["accuracy"]
+
+
+def neighbours_of_tables(run_dir: Path, methods: list[str], probes=PROBE_WORDS, k: int = 8) -> dict:
+    """``{method: {probe: [[word, cosine], ...] | None}}`` for probes in the vocabulary."""
+    from pipelines.eval import whole_word_view
+    from vectors.evaluate import nearest_neighbours
+    from vectors.table import EmbeddingTable
+
+    found = {}
+    for method in methods:
+        table, _ = whole_word_view(EmbeddingTable.load(run_dir / "embeddings" / f"{method}.npz"))
+        near = nearest_neighbours(table, [p for p in probes if p in table], k=k)
+        found[method] = {w: [[x, round(s, 4)] for x, s in n] for w, n in near.items() if n is not None}
+    return found
+
+
+def samples_of_variants(run_dir: Path, summary: dict | None, prompt: str = SAMPLE_PROMPT) -> dict:
+    """Three continuations of one fixed prompt per compared variant (its seed-0 model, sampling seeds 0-2)."""
+    from gpt.sample import sample_text
+
+    if not summary:
+        return {}
+    return {variant: [sample_text(run_dir, variant, prompt, n_tokens=SAMPLE_TOKENS, seed=s, train_seed=0)
+                      for s in range(SAMPLES_PER_VARIANT)]
+            for variant in summary["variants"]}
+
+
+def intrinsic_vs_gpt(tables: dict, summary: dict | None) -> dict:
+    """Per method: intrinsic scores next to the GPT's paired test-loss differences (init and frozen), and
+    the best method by each measure."""
+    if not summary:
+        return {}
+    rows = {}
+    for method, result in tables.items():
+        init, frozen = summary["variants"].get(f"{method}-init"), summary["variants"].get(f"{method}-frozen")
+        if init is None and frozen is None:
+            continue
+        bench = result["benchmarks"]
+        rows[method] = {name: _score(bench[name]) for name in INTRINSIC if name in bench}
+        rows[method]["delta_init"] = init["difference"]["mean"] if init else None
+        rows[method]["delta_frozen"] = frozen["difference"]["mean"] if frozen else None
+    best = {}
+    for key in (*INTRINSIC, "delta_init", "delta_frozen"):
+        values = {m: r[key] for m, r in rows.items() if r.get(key) is not None}
+        if values:
+            # Scores: higher is better; loss differences: lower is better.
+            best[key] = (min if key.startswith("delta") else max)(values, key=values.get)
+    return {"methods": rows, "best": best}
+
+
+def plot_intrinsic_vs_gpt(path: Path, link: dict) -> None:
+    """WS353 Spearman against the GPT's test-loss difference from learned, one point per table and mode."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), dpi=110)
+    for mode, marker in (("delta_init", "o"), ("delta_frozen", "s")):
+        points = [(r["ws353"], r[mode], m) for m, r in link["methods"].items()
+                  if r.get(mode) is not None and "ws353" in r]
+        ax.scatter([p[0] for p in points], [p[1] for p in points], marker=marker, label=mode[6:])
+        for x, y, name in points:
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_xlabel("WS353 Spearman (intrinsic)")
+    ax.set_ylabel("test loss minus learned (lower helps)")
+    ax.set_title("Does intrinsic quality predict what helps the GPT?")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def _fmt(value, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _compare_section(title: str, summary: dict, image: str) -> list[str]:
+    budget = summary["budget"]
+    lines = [f"## {title}", "",
+             f"{budget['tokens']:,} training tokens per run, {budget['seeds']} seed(s), d_model {budget['d_model']}, "
+             f"{budget['n_layer']} layers, {budget['n_head']} heads, context {budget['context']}, on {budget['device']}. "
+             f"Differences are paired by seed against `{summary['baseline']}`, with 95% t-intervals.", "",
+             "| variant | test loss | Δ vs baseline [95% CI] | verdict | Δ on rare tokens |", "|---|---|---|---|---|"]
+    for name, row in summary["variants"].items():
+        diff = row["difference"]
+        rare = "–" if row.get("difference_rare") is None else f"{row['difference_rare']['mean']:+.4f}"
+        ci = "baseline" if diff is None else (f"{diff['mean']:+.4f}" + (
+            f" [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]" if diff["ci_low"] is not None else ""))
+        lines.append(f"| {name} | {row['test_loss']['mean']:.4f} | {ci} | {row['verdict'] or '—'} | "
+                     f"{rare} |")
+    return lines + ["", f"![validation loss]({image})", ""]
+
+
+def render(report: dict) -> str:
+    tables, link = report["tables"], report["intrinsic_vs_gpt"]
+    lines = ["# w2v-gpt report", "", f"Run: `{report['run_dir']}`. {report['corpus']}", "",
+             "## Intrinsic evaluation", "",
+             "Spearman for word pairs (WS353, SimLex-999), 3CosAdd accuracy for the Google analogies "
+             "(restricted to the 30,000 most frequent words); best in bold.", "",
+             "| table | " + " | ".join(INTRINSIC) + " | analogies answered |", "|---|---|---|---|---|"]
+    best = {name: max(tables, key=lambda m: _score(tables[m]["benchmarks"][name]))
+            for name in INTRINSIC if all(name in t["benchmarks"] for t in tables.values())}
+    for method, result in tables.items():
+        cells = []
+        for name in INTRINSIC:
+            r = result["benchmarks"].get(name)
+            text = _fmt(_score(r)) if r else "–"
+            cells.append(f"**{text}**" if best.get(name) == method else text)
+        google = result["benchmarks"].get("google")
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {google['n'] if google else '–'} |")
+    lines += ["", "### Nearest neighbours", ""]
+    for method, probes in report["neighbours"].items():
+        lines.append(f"- **{method}**: " + "; ".join(
+            f"*{w}* → {', '.join(x for x, _ in near[:5])}" for w, near in list(probes.items())[:6]))
+    if report["compare"]:
+        lines += [""] + _compare_section("Pretrained or learned token embeddings?", report["compare"], "curves.png")
+    if link.get("methods"):
+        lines += ["## Does intrinsic quality predict what helps the GPT?", "",
+                  "| table | ws353 | simlex999 | google | Δ test loss, init | Δ test loss, frozen |",
+                  "|---|---|---|---|---|---|"]
+        for method, row in link["methods"].items():
+            lines.append(f"| {method} | {_fmt(row.get('ws353'))} | {_fmt(row.get('simlex999'))} | "
+                         f"{_fmt(row.get('google'))} | {_fmt(row['delta_init'])} | {_fmt(row['delta_frozen'])} |")
+        b = link["best"]
+        lines += ["", f"Best intrinsically: {b.get('ws353')} (WS353), {b.get('simlex999')} (SimLex), "
+                      f"{b.get('google')} (analogies). Most helpful to the GPT: {b.get('delta_init')} as init, "
+                      f"{b.get('delta_frozen')} frozen. With three tables this is an observation, not a "
+                      "correlation estimate.", "", "![intrinsic vs GPT](intrinsic-vs-gpt.png)", ""]
+    if report["compare_positions"]:
+        lines += _compare_section("Position embeddings", report["compare_positions"], "curves-positions.png")
+    if report["samples"]:
+        lines += ["## Samples", "", f"Prompt: “{report['sample_prompt']}”; seed-0 model of each variant, "
+                                   f"temperature 0.8, top-k 40, sampling seeds 0-2.", ""]
+        for variant, texts in report["samples"].items():
+            lines.append(f"**{variant}**")
+            lines += [f"> {text}" + "\n>" for text in texts]
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(run_dir: Path, tables: dict) -> dict:
+    """Assemble, write and return the run's report (``tables`` from ``evaluate_run_tables``)."""
+    from corpus.prepared import read_manifest
+
+    out = run_dir / "eval"
+    compare = _read_json(run_dir / "compare" / "summary.json")
+    positions = _read_json(run_dir / "compare-positions" / "summary.json")
+    if (run_dir / "corpus" / "manifest.json").is_file():
+        counts = read_manifest(run_dir / "corpus")["counts"]
+        corpus = (f"Corpus: vocabulary {counts['vocab_size']:,}; train {counts['tokens']['train']:,}, "
+                  f"val {counts['tokens']['val']:,}, test {counts['tokens']['test']:,} tokens.")
+    else:
+        corpus = "The run has no prepared corpus; only its tables are evaluated."
+    link = intrinsic_vs_gpt(tables, compare)
+    report = {
+        "format_version": REPORT_FORMAT_VERSION, "run_dir": str(run_dir), "corpus": corpus,
+        "tables": tables, "neighbours": neighbours_of_tables(run_dir, list(tables)),
+        "compare": compare, "compare_positions": positions, "intrinsic_vs_gpt": link,
+        "sample_prompt": SAMPLE_PROMPT, "samples": samples_of_variants(run_dir, compare),
+    }
+    for source, name in ((run_dir / "compare" / "curves.png", "curves.png"),
+                         (run_dir / "compare-positions" / "curves.png", "curves-positions.png")):
+        if source.is_file():
+            with atomic_path(out / name) as tmp:
+                shutil.copyfile(source, tmp)
+    if link.get("methods"):
+        plot_intrinsic_vs_gpt(out / "intrinsic-vs-gpt.png", link)
+    write_json(out / "report.json", report)
+    with atomic_file(out / "report.md", "w", encoding="utf-8") as handle:
+        handle.write(render(report))
+    return report

@@ -1,0 +1,172 @@
+"""The comparison's summary: ``summary.json``, ``summary.md`` and ``curves.png`` from the runs' results.
+
+Everything here is read from files the runs wrote (result.json, curve.csv, the tables' reports), so the
+same runs always give the same summary, and a rerun that trained nothing rewrites identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+from corpus.atomic import atomic_path, write_json
+from pipelines.stats import mean_std, paired_difference, tokens_to_reach
+
+SUMMARY_FORMAT_VERSION = 1
+
+
+def read_curve(path: Path) -> tuple[list[float], list[float]]:
+    """(tokens, val_loss) columns of a run's curve.csv."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [float(r["tokens"]) for r in rows], [float(r["val_loss"]) for r in rows]
+
+
+def _stat(values: list[float]) -> dict:
+    mean, std = mean_std(values)
+    return {"mean": mean, "std": None if math.isnan(std) else std, "per_seed": values}
+
+
+def _pretrain_seconds(report: dict | None) -> float | None:
+    if not report:
+        return None
+    return float(report.get("train_seconds", 0.0)) + float(report.get("count_seconds", 0.0))
+
+
+def summarize(run_dir: Path, variants, results: dict[str, list[dict]], reports: dict, base, seeds: int,
+              device: str) -> dict:
+    """The summary as a JSON-ready dict: per variant, losses, paired differences and verdicts."""
+    baseline = variants[0].name
+    base_results = results[baseline]
+    curves = {v.name: [read_curve(run_dir / "gpt" / v.name / f"seed{s}" / "curve.csv") for s in range(seeds)]
+              for v in variants}
+    base_final_val = [curve[1][-1] for curve in curves[baseline]]
+    rows = {}
+    for variant in variants:
+        runs = results[variant.name]
+        test = [r["test_loss"] for r in runs]
+        row = {
+            "embedding": variant.fields.get("embedding"), "table": variant.table,
+            "position": variant.fields.get("position", base.position),
+            "test_loss": _stat(test), "test_ppl": _stat([math.exp(x) for x in test]),
+            "test_loss_frequent": _stat([r["test_loss_frequent"] for r in runs]),
+            "test_loss_rare": _stat([r["test_loss_rare"] for r in runs]),
+            "trainable_parameters": runs[0]["trainable_parameters"],
+            "gpt_train_seconds": _stat([r["train_seconds"] for r in runs]),
+            "pretrain_seconds": _pretrain_seconds(reports.get(variant.table)) if variant.table else None,
+            "verdict": None, "difference": None,
+        }
+        reach = [tokens_to_reach(*curves[variant.name][s], base_final_val[s]) for s in range(seeds)]
+        row["tokens_to_baseline_val"] = {
+            "per_seed": reach,
+            "mean": float(sum(reach) / len(reach)) if all(x is not None for x in reach) else None}
+        if variant.name != baseline:
+            diff = paired_difference(test, [r["test_loss"] for r in base_results])
+            row["difference"] = diff.to_dict()
+            row["verdict"] = diff.verdict
+            for part in ("frequent", "rare"):
+                row[f"difference_{part}"] = paired_difference(
+                    [r[f"test_loss_{part}"] for r in runs],
+                    [r[f"test_loss_{part}"] for r in base_results]).to_dict()
+        rows[variant.name] = row
+    first = base_results[0]
+    return {
+        "format_version": SUMMARY_FORMAT_VERSION,
+        "baseline": baseline,
+        "budget": {"tokens": first["tokens"], "steps": first["steps"], "seeds": seeds,
+                   "batch_size": base.batch_size, "context": base.context, "d_model": base.d_model,
+                   "n_layer": base.n_layer, "n_head": base.n_head, "device": device,
+                   "frequent_words": first["frequent_words"], "frequent_fraction": first["frequent_fraction"]},
+        "variants": rows,
+    }
+
+
+def _fmt(value, digits=4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _pm(stat: dict) -> str:
+    return _fmt(stat["mean"]) + ("" if stat["std"] is None else f" ± {stat['std']:.4f}")
+
+
+def _diff(diff: dict | None) -> str:
+    if diff is None:
+        return "baseline"
+    if diff["ci_low"] is None:
+        return f"{diff['mean']:+.4f}"
+    return f"{diff['mean']:+.4f} [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]"
+
+
+def render_markdown(summary: dict) -> str:
+    """A reader's table: one row per variant, then the frequency split and the costs."""
+    budget, baseline = summary["budget"], summary["baseline"]
+    lines = [
+        "# Comparison summary", "",
+        f"Budget: {budget['tokens']:,} training tokens per run ({budget['steps']} steps of "
+        f"{budget['batch_size']} x {budget['context']} tokens), {budget['seeds']} seed(s) per variant, "
+        f"d_model {budget['d_model']}, {budget['n_layer']} layers, {budget['n_head']} heads, on {budget['device']}.",
+        f"Differences are variant minus `{baseline}`, paired by seed (same batches and same init of every other "
+        "weight), with 95% t-intervals; lower loss is better. A verdict needs the whole interval on one side of 0.",
+        "",
+        "| variant | test loss | test ppl | Δ loss vs baseline [95% CI] | verdict | tokens to baseline val |"
+        " trainable params |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in summary["variants"].items():
+        reach = row["tokens_to_baseline_val"]["mean"]
+        lines.append(f"| {name} | {_pm(row['test_loss'])} | {row['test_ppl']['mean']:.1f} | {_diff(row['difference'])} | "
+                     f"{row['verdict'] or '—'} | {'not reached' if reach is None else f'{reach:,.0f}'} | "
+                     f"{row['trainable_parameters']:,} |")
+    lines += ["", f"## By token frequency (the {budget['frequent_words']:,} most frequent tokens are "
+                  f"{100 * budget['frequent_fraction']:.1f}% of test targets)", "",
+              "| variant | loss on frequent | Δ frequent [95% CI] | loss on rare | Δ rare [95% CI] |",
+              "|---|---|---|---|---|"]
+    for name, row in summary["variants"].items():
+        lines.append(f"| {name} | {_pm(row['test_loss_frequent'])} | {_diff(row.get('difference_frequent'))} | "
+                     f"{_pm(row['test_loss_rare'])} | {_diff(row.get('difference_rare'))} |")
+    lines += ["", "## Cost", "", "| variant | table pretraining s | GPT training s (mean) |", "|---|---|---|"]
+    for name, row in summary["variants"].items():
+        lines.append(f"| {name} | {_fmt(row['pretrain_seconds'], 1)} | {_fmt(row['gpt_train_seconds']['mean'], 1)} |")
+    lines += ["", "![validation loss](curves.png)", ""]
+    return "\n".join(lines)
+
+
+def plot_curves(path: Path, run_dir: Path, summary: dict, seeds: int) -> None:
+    """Val loss against tokens, one line per variant (mean over seeds), the seeds' range shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    for name in summary["variants"]:
+        curves = [read_curve(run_dir / "gpt" / name / f"seed{s}" / "curve.csv") for s in range(seeds)]
+        length = min(len(c[0]) for c in curves)
+        tokens = np.asarray(curves[0][0][:length])
+        losses = np.asarray([c[1][:length] for c in curves])  # (seeds, points)
+        line, = ax.plot(tokens, losses.mean(axis=0), label=name, linewidth=1.6 if name == summary["baseline"] else 1.1)
+        if seeds > 1:
+            ax.fill_between(tokens, losses.min(axis=0), losses.max(axis=0), color=line.get_color(), alpha=0.15)
+    ax.set_xlabel("training tokens")
+    ax.set_ylabel("validation loss (nats/token)")
+    ax.set_title(f"Validation loss, mean of {seeds} seed(s), range shaded")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def write_summary(out: Path, run_dir: Path, variants, results, reports, base, seeds: int, device: str) -> dict:
+    """Write summary.json, summary.md and curves.png into ``out``; return the summary."""
+    from corpus.atomic import atomic_file
+
+    summary = summarize(run_dir, variants, results, reports, base, seeds, device)
+    write_json(out / "summary.json", summary)
+    with atomic_file(out / "summary.md", "w", encoding="utf-8") as handle:
+        handle.write(render_markdown(summary))
+    plot_curves(out / "curves.png", run_dir, summary, seeds)
+    return summary

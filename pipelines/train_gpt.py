@@ -1,0 +1,93 @@
+"""``python -m pipelines.train_gpt``: train one GPT variant on the run's prepared corpus.
+
+Writes ``<run-dir>/gpt/<variant>/seed<k>/`` (config.json, checkpoint.pt, curve.csv, result.json). A finished
+run with the same config, corpus and table is skipped; an interrupted one resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from gpt.config import POSITIONS, GPTConfig, parse_embedding
+from pipelines.common import (device_option, handle_errors, main_entry, resolve_device, run_dir_option,
+                              show_progress)
+
+DEFAULTS = GPTConfig()
+
+
+class TokenCount(click.ParamType):
+    """A token count: ``200000``, ``2e5``, ``200k`` or ``1M``."""
+
+    name = "N"
+    _pattern = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmg]?)\s*$", re.IGNORECASE)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        match = self._pattern.match(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a token count (e.g. 200000, 200k, 1M)", param, ctx)
+        number = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[match.group(2).lower()]
+        if number < 1:
+            self.fail(f"{value!r} must be at least 1", param, ctx)
+        return int(round(number))
+
+
+@click.command()
+@run_dir_option
+@click.option("--embedding", default="learned", show_default=True, metavar="learned|init:TABLE|frozen:TABLE",
+              help="Token embedding: learned from scratch, initialized from TABLE, or TABLE frozen. TABLE is a "
+                   "method of the run (cbow, skipgram, glove) or a vector file (word2vec text/binary, GloVe).")
+@click.option("--position", type=click.Choice(POSITIONS), default=DEFAULTS.position, show_default=True)
+@click.option("--tokens", type=TokenCount(), default=DEFAULTS.tokens, show_default=True,
+              help="Training budget in tokens (200000, 200k and 2e5 all work).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the init, batches and dropout.")
+@click.option("--variant", default=None, help="Directory name of the run [derived: learned, skipgram-init, "
+                                              "glove-frozen, pos-rope, ...].")
+@click.option("--no-rescale", is_flag=True, help="Use the table's rows at their own scale (default: rescale "
+                                                 "them to the init std).")
+@click.option("--project", is_flag=True, help="A learned projection from the table's dim to --d-model.")
+@click.option("--d-model", type=int, default=DEFAULTS.d_model, show_default=True)
+@click.option("--layers", type=int, default=DEFAULTS.n_layer, show_default=True)
+@click.option("--heads", type=int, default=DEFAULTS.n_head, show_default=True)
+@click.option("--context", type=int, default=DEFAULTS.context, show_default=True, help="Tokens per window.")
+@click.option("--dropout", type=float, default=DEFAULTS.dropout, show_default=True)
+@click.option("--batch-size", type=int, default=DEFAULTS.batch_size, show_default=True)
+@click.option("--lr", type=float, default=DEFAULTS.lr, show_default=True, help="Peak learning rate.")
+@click.option("--warmup-fraction", type=float, default=DEFAULTS.warmup_fraction, show_default=True,
+              help="Fraction of the steps spent warming the learning rate up.")
+@click.option("--weight-decay", type=float, default=DEFAULTS.weight_decay, show_default=True)
+@click.option("--eval-interval", type=int, default=DEFAULTS.eval_interval, show_default=True,
+              help="Steps between val evaluations and checkpoints.")
+@device_option
+@click.option("--compile", "compile_model", is_flag=True, help="torch.compile the model (CUDA only).")
+@click.option("--fresh", is_flag=True, help="Start over, ignoring a checkpoint or finished run.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handle_errors
+def cli(run_dir: Path, embedding: str, position: str, tokens: int, seed: int, variant: str | None,
+        no_rescale: bool, project: bool, d_model: int, layers: int, heads: int, context: int, dropout: float,
+        batch_size: int, lr: float, warmup_fraction: float, weight_decay: float, eval_interval: int, device: str,
+        compile_model: bool, fresh: bool, quiet: bool) -> None:
+    """Train a small GPT with a learned, table-initialized or frozen token embedding."""
+    from gpt.train import train_variant
+
+    mode, table = parse_embedding(embedding)
+    config = GPTConfig(d_model=d_model, n_layer=layers, n_head=heads, context=context, dropout=dropout,
+                       embedding=mode, table=table, rescale=not no_rescale, project=project, position=position,
+                       tokens=tokens, batch_size=batch_size, lr=lr, warmup_fraction=warmup_fraction,
+                       weight_decay=weight_decay, eval_interval=eval_interval, seed=seed)
+    device = resolve_device(device)
+    log = (lambda message: None) if quiet else click.echo
+    result = train_variant(run_dir, config, variant=variant, device=device, compile=compile_model,
+                           quiet=not show_progress(quiet), fresh=fresh, log=log)
+    speed = f"{result['tokens_per_second']:,.0f} tok/s" if result.get("tokens_per_second") else "n/a"
+    click.echo(f"{result['variant']} seed {seed}: test loss {result['test_loss']:.4f} "
+               f"(ppl {result['test_ppl']:.1f}), val loss {result['val_loss']:.4f}; "
+               f"{result['tokens']:,} tokens in {result['train_seconds']:.0f} s ({speed})")
+
+
+if __name__ == "__main__":
+    main_entry(cli)

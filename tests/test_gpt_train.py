@@ -1,0 +1,172 @@
+"""The trainer: schedule, batches, files, skip, exact resume, divergence, bad tables and checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from corpus.errors import InputError
+from gpt.checkpoint import load_model, read_checkpoint
+from gpt.config import GPTConfig
+from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch
+from gpt.embedding import align_table
+from gpt.train import CURVE_COLUMNS, RunFiles, lr_at, train_variant
+from vectors import EmbeddingTable
+
+# 24 steps of 8 x 16 tokens; evaluation (and a checkpoint) every 8 steps.
+TINY = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=8, tokens=8 * 16 * 24, eval_interval=8,
+                 eval_windows=8, warmup_fraction=0.1, lr=2e-2, frequent_words=100, dropout=0.1)
+
+
+@pytest.fixture
+def run_dir(lee_corpus, tmp_path):
+    """A run directory of its own holding a copy of the prepared Lee corpus."""
+    shutil.copytree(lee_corpus.path, tmp_path / "run" / "corpus")
+    return tmp_path / "run"
+
+
+def quiet_train(run_dir, config=TINY, **kwargs):
+    return train_variant(run_dir, config, quiet=True, log=lambda message: None, **kwargs)
+
+
+def read_curve(path):
+    with open(path, newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_warmup_then_cosine():
+    config = GPTConfig(tokens=100 * 4096, batch_size=32, warmup_fraction=0.1, lr=1e-3, min_lr_ratio=0.1)
+    lrs = [lr_at(config, s) for s in range(config.steps)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert all(a < b for a, b in zip(lrs[:9], lrs[1:10]))
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+    assert lrs[-1] == pytest.approx(1e-4, rel=0.01)
+
+
+def test_batches_are_seeded_windows():
+    ids = np.arange(1000, dtype=np.int32)
+    a = batch_offsets(5, 3, len(ids), 16, 8)
+    assert np.array_equal(a, batch_offsets(5, 3, len(ids), 16, 8))
+    assert not np.array_equal(a, batch_offsets(5, 4, len(ids), 16, 8))
+    assert not np.array_equal(a, batch_offsets(6, 3, len(ids), 16, 8))
+    assert a.min() >= 0 and a.max() + 16 < len(ids)
+    x, y = get_batch(ids, a, 16, "cpu")
+    assert x.shape == y.shape == (8, 16) and torch.equal(y[:, :-1], x[:, 1:])
+    assert torch.equal(x[:, 0], torch.from_numpy(a))
+    with pytest.raises(InputError, match="fewer than context"):
+        batch_offsets(0, 0, 10, 16, 8)
+
+
+def test_eval_windows_cover_the_split_once():
+    ids = np.arange(100)
+    windows = eval_windows(ids, 16)
+    targets = windows[:, 1:].ravel()
+    assert len(set(targets.tolist())) == len(targets)  # no target twice
+    assert windows.shape[1] == 17 and targets.min() == 1
+    assert len(eval_windows(ids, 16, max_windows=2)) == 2
+    assert eval_windows(np.arange(5), 16).shape == (1, 5)  # a tiny split: one short window
+    mask = frequent_ids(np.array([5, 9, 1, 9]), 2)
+    assert mask.tolist() == [False, True, False, True]
+
+
+def test_training_writes_its_files_and_skips_when_up_to_date(run_dir):
+    result = quiet_train(run_dir)
+    files = RunFiles.of(run_dir, "learned", 0)
+    rows = read_curve(files.curve)
+    assert rows[0][:3] == ["tokens", "step", "val_loss"] and tuple(rows[0]) == CURVE_COLUMNS
+    assert [int(r[1]) for r in rows[1:]] == [0, 8, 16, 24]
+    assert [int(r[0]) for r in rows[1:]] == [0, 1024, 2048, 3072]
+    assert float(rows[-1][2]) < float(rows[1][2]) - 1.0  # it learns
+    record = json.loads(files.config.read_text())
+    assert record["config"] == TINY.to_dict() and record["head"] == "tied"
+    for key in ("test_loss", "test_ppl", "train_seconds", "tokens", "trainable_parameters",
+                "test_loss_frequent", "test_loss_rare"):
+        assert result[key] is not None, key
+    assert result["test_ppl"] == pytest.approx(np.exp(result["test_loss"]))
+    assert json.loads(files.result.read_text())["test_loss"] == result["test_loss"]
+    stamp = files.checkpoint.stat().st_mtime_ns
+    messages = []
+    again = train_variant(run_dir, TINY, quiet=True, log=messages.append)
+    assert again["test_loss"] == result["test_loss"] and "up to date" in messages[0]
+    assert files.checkpoint.stat().st_mtime_ns == stamp
+    model, record = load_model(files.checkpoint)
+    assert not model.training and record["variant"] == "learned"
+
+
+def test_resume_after_a_kill_gives_the_same_run(run_dir, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(run_dir / "corpus", other / "corpus")
+    full = quiet_train(run_dir)
+    assert quiet_train(other, stop_after=11) is None  # "killed" after step 11 (between evaluations)
+    assert read_checkpoint(RunFiles.of(other, "learned", 0).checkpoint)["step"] == 11
+    assert not RunFiles.of(other, "learned", 0).result.exists()
+    resumed = quiet_train(other)
+    a, b = RunFiles.of(run_dir, "learned", 0), RunFiles.of(other, "learned", 0)
+    curve_a = [row[:-1] for row in read_curve(a.curve)]  # all but the wall-clock seconds
+    curve_b = [row[:-1] for row in read_curve(b.curve)]
+    assert curve_a == curve_b
+    state_a, state_b = read_checkpoint(a.checkpoint)["model"], read_checkpoint(b.checkpoint)["model"]
+    assert state_a.keys() == state_b.keys()
+    for key in state_a:
+        assert torch.equal(state_a[key], state_b[key]), key
+    assert full["test_loss"] == resumed["test_loss"]
+
+
+def test_a_frozen_table_comes_out_of_training_unchanged(run_dir, lee_corpus):
+    words = [w for w in lee_corpus.vocab.tokens[3:] if not w.startswith("a")]  # some rows stay trainable
+    matrix = np.random.default_rng(0).normal(size=(len(words), 16)).astype(np.float32)
+    table = EmbeddingTable(words, matrix, {"method": "test"})
+    table.save(run_dir / "embeddings" / "test.npz")
+    config = TINY.replace(embedding="frozen", table="test", tokens=8 * 16 * 4)
+    result = quiet_train(run_dir, config)
+    assert result["variant"] == "test-frozen" and result["head"] == "untied"
+    state = read_checkpoint(RunFiles.of(run_dir, "test-frozen", 0).checkpoint)
+    aligned = align_table(table, lee_corpus.vocab.tokens, config)
+    found = torch.from_numpy(aligned.found)
+    assert torch.equal(state["model"]["tok.frozen"][found], torch.from_numpy(aligned.matrix[aligned.found]))
+    assert state["record"]["table"]["sha256"] == aligned.sha256
+
+
+def test_a_projected_table_trains(run_dir, lee_corpus):
+    words = lee_corpus.vocab.tokens[3:]
+    table = EmbeddingTable(words, np.random.default_rng(0).normal(size=(len(words), 8)), {"method": "narrow"})
+    table.save(run_dir / "embeddings" / "narrow.npz")
+    config = TINY.replace(embedding="init", table="narrow", project=True, tokens=8 * 16 * 4)
+    result = quiet_train(run_dir, config)
+    assert result["variant"] == "narrow-init-proj" and result["head"] == "tied"
+    record = json.loads(RunFiles.of(run_dir, "narrow-init-proj", 0).config.read_text())
+    assert record["table"]["dim"] == 8 and record["config"]["project"] is True
+
+
+def test_divergence_stops_with_one_clear_line(run_dir):
+    with pytest.raises(InputError, match="training diverged") as info:
+        quiet_train(run_dir, TINY.replace(lr=1e30, warmup_fraction=0.0, grad_clip=0.0))
+    assert "\n" not in str(info.value)
+
+
+def test_a_table_from_another_corpus_is_refused(run_dir, tmp_path):
+    table = EmbeddingTable(["zyzzyva", "quux"], np.ones((2, 16), dtype=np.float32), {})
+    path = tmp_path / "other.npz"
+    table.save(path)
+    with pytest.raises(InputError):
+        quiet_train(run_dir, TINY.replace(embedding="init", table=str(path)))
+    with pytest.raises(InputError, match="no table"):
+        quiet_train(run_dir, TINY.replace(embedding="init", table="cbow"))
+
+
+def test_a_corrupt_checkpoint_is_bad_input(run_dir):
+    files = RunFiles.of(run_dir, "learned", 0)
+    files.directory.mkdir(parents=True)
+    files.checkpoint.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(InputError, match="corrupt"):
+        quiet_train(run_dir)
+    with pytest.raises(InputError, match="corrupt"):
+        load_model(files.checkpoint)
+    torch.save({"format_version": 1}, files.checkpoint)
+    with pytest.raises(InputError, match="not a w2v-gpt checkpoint"):
+        load_model(files.checkpoint)

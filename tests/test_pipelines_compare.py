@@ -1,0 +1,157 @@
+"""make compare's engine on a tiny GPT: resume, idempotence, identical summaries, same batches."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tests.conftest import assert_one_line_error, run_module
+
+TINY = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
+        "--tokens", "1024", "--eval-interval", "4", "--quiet", "--device", "cpu"]
+TIMING_KEYS = {"gpt_train_seconds", "pretrain_seconds"}
+
+
+@pytest.fixture
+def run_dir(lee_corpus, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(lee_corpus.path, run / "corpus")
+    return run
+
+
+def _without_timings(summary: dict) -> dict:
+    return {**summary, "variants": {name: {k: v for k, v in row.items() if k not in TIMING_KEYS}
+                                    for name, row in summary["variants"].items()}}
+
+
+def test_token_study_end_to_end_is_idempotent_and_reproducible(run_dir, tmp_path):
+    pretrain = run_module("pipelines.pretrain", "--run-dir", str(run_dir), "--dim", "16", "--epochs", "1",
+                          "--threads", "1", "--x-max", "10", "--quiet")
+    assert pretrain.returncode == 0, pretrain.stderr
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other)
+
+    first = run_module("pipelines.compare", "--run-dir", str(run_dir), "--seeds", "2", "--controls", *TINY)
+    assert first.returncode == 0, first.stderr
+    out = run_dir / "compare"
+    summary = json.loads((out / "summary.json").read_text())
+    names = ["learned", "cbow-init", "cbow-frozen", "skipgram-init", "skipgram-frozen", "glove-init",
+             "glove-frozen", "shuffled-init", "glove-init-raw"]
+    assert list(summary["variants"]) == names
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| glove-init-raw |" in (out / "summary.md").read_text()
+    assert summary["budget"]["tokens"] >= 1024 and summary["budget"]["seeds"] == 2
+
+    # The summary's statistics are those of the runs' own results.
+    for name in names[1:]:
+        row = summary["variants"][name]
+        runs = [json.loads((run_dir / "gpt" / name / f"seed{s}" / "result.json").read_text()) for s in range(2)]
+        base = [json.loads((run_dir / "gpt" / "learned" / f"seed{s}" / "result.json").read_text()) for s in range(2)]
+        diffs = np.array([r["test_loss"] for r in runs]) - np.array([b["test_loss"] for b in base])
+        low, high = stats.t.interval(0.95, df=1, loc=diffs.mean(), scale=stats.sem(diffs))
+        assert row["difference"]["mean"] == pytest.approx(diffs.mean())
+        assert (row["difference"]["ci_low"], row["difference"]["ci_high"]) == pytest.approx((low, high))
+        assert row["test_loss"]["per_seed"] == [r["test_loss"] for r in runs]
+
+    # A second invocation trains nothing and rewrites the same summary, byte for byte.
+    mtimes = {p: p.stat().st_mtime_ns for p in (run_dir / "gpt").rglob("result.json")}
+    before = (out / "summary.json").read_bytes()
+    second = run_module("pipelines.compare", "--run-dir", str(run_dir), "--seeds", "2", "--controls", *TINY)
+    assert second.returncode == 0, second.stderr
+    assert (out / "summary.json").read_bytes() == before
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
+
+    # An identical invocation elsewhere gives the same numbers (timings aside).
+    third = run_module("pipelines.compare", "--run-dir", str(other), "--seeds", "2", "--controls", *TINY)
+    assert third.returncode == 0, third.stderr
+    assert _without_timings(json.loads((other / "compare" / "summary.json").read_text())) == \
+        _without_timings(summary)
+
+
+def test_interrupted_study_resumes_to_the_same_summary(run_dir, tmp_path):
+    from gpt.config import GPTConfig
+    from gpt.train import train_variant
+
+    reference = tmp_path / "reference"
+    shutil.copytree(run_dir, reference)
+    args = ["--positions", "--seeds", "1", *TINY]
+    assert run_module("pipelines.compare", "--run-dir", str(reference), *args).returncode == 0
+
+    # Simulate a kill in the middle of pos-rope: 3 of its 16 steps done, a checkpoint on disk.
+    config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=1024, eval_interval=4,
+                       position="rope", seed=0)
+    assert train_variant(run_dir, config, variant="pos-rope", quiet=True, stop_after=3, log=lambda *a: None) is None
+    assert (run_dir / "gpt" / "pos-rope" / "seed0" / "checkpoint.pt").exists()
+    assert not (run_dir / "gpt" / "pos-rope" / "seed0" / "result.json").exists()
+    resumed = run_module("pipelines.compare", "--run-dir", str(run_dir), *args)
+    assert resumed.returncode == 0, resumed.stderr
+    ours = json.loads((run_dir / "compare-positions" / "summary.json").read_text())
+    theirs = json.loads((reference / "compare-positions" / "summary.json").read_text())
+    assert _without_timings(ours) == _without_timings(theirs)
+    assert list(ours["variants"]) == ["pos-learned", "pos-sinusoidal", "pos-rope", "pos-alibi", "pos-none"]
+
+
+def test_every_variant_of_a_seed_sees_the_same_batches(run_dir, monkeypatch):
+    import gpt.train as gpt_train
+    from gpt.config import GPTConfig
+
+    seen = {}
+    original = gpt_train.get_batch
+
+    def recording(ids, offsets, context, device):
+        seen.setdefault(current[0], []).append(np.array(offsets))
+        return original(ids, offsets, context, device)
+
+    monkeypatch.setattr(gpt_train, "get_batch", recording)
+    current = [None]
+    for position in ("learned", "rope", "none"):
+        current[0] = position
+        config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=512, eval_interval=4,
+                           position=position, seed=3)
+        gpt_train.train_variant(run_dir, config, variant=f"pos-{position}", quiet=True, log=lambda *a: None)
+    assert len(seen["learned"]) == 8
+    for position in ("rope", "none"):
+        assert all((a == b).all() for a, b in zip(seen["learned"], seen[position]))
+
+
+def test_compare_bad_input(run_dir, tmp_path):
+    assert_one_line_error(run_module("pipelines.compare", "--run-dir", str(run_dir), "--seeds", "0", *TINY))
+    missing = run_module("pipelines.compare", "--run-dir", str(tmp_path / "nothing"), *TINY)
+    assert_one_line_error(missing)
+    assert "no prepared corpus" in missing.stderr
+
+
+def test_report_over_a_small_run(run_dir):
+    """pipelines.eval --run-dir: every section present, numbers consistent with summary.json."""
+    steps = [("pipelines.pretrain", "--run-dir", str(run_dir), "--dim", "16", "--epochs", "1", "--threads", "1",
+              "--x-max", "10", "--quiet"),
+             ("pipelines.compare", "--run-dir", str(run_dir), "--seeds", "2", *TINY),
+             ("pipelines.compare", "--run-dir", str(run_dir), "--seeds", "2", "--positions", *TINY),
+             ("pipelines.eval", "--run-dir", str(run_dir))]
+    for step in steps:
+        result = run_module(*step)
+        assert result.returncode == 0, (step, result.stderr)
+    out = run_dir / "eval"
+    report = json.loads((out / "report.json").read_text())
+    summary = json.loads((run_dir / "compare" / "summary.json").read_text())
+    positions = json.loads((run_dir / "compare-positions" / "summary.json").read_text())
+    assert report["compare"] == summary and report["compare_positions"] == positions
+    assert set(report["tables"]) == {"cbow", "skipgram", "glove"}
+    for table in report["tables"].values():
+        assert {"ws353", "simlex999", "google"} <= set(table["benchmarks"])
+    text = (out / "report.md").read_text()
+    for heading in ("## Intrinsic evaluation", "### Nearest neighbours", "## Pretrained or learned token embeddings?",
+                    "## Does intrinsic quality predict what helps the GPT?", "## Position embeddings", "## Samples"):
+        assert heading in text
+    for name, row in summary["variants"].items():
+        assert f"| {name} | {row['test_loss']['mean']:.4f} |" in text
+        if row["difference"]:
+            assert f"{row['difference']['mean']:+.4f}" in text
+        assert len(report["samples"][name]) == 3
+        assert all(s.startswith("the history of the") for s in report["samples"][name])
+    link = report["intrinsic_vs_gpt"]["methods"]
+    assert link["glove"]["delta_init"] == summary["variants"]["glove-init"]["difference"]["mean"]
+    for image in ("curves.png", "curves-positions.png", "intrinsic-vs-gpt.png"):
+        assert (out / image).read_bytes()[:4] == b"\x89PNG"

@@ -6,13 +6,13 @@ initial learning rate 0.05, 15 epochs, W + W~ exported) except ``dim``, which fo
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from dataclasses import dataclass
 from enum import Enum
 
 from corpus.errors import InputError
+from vectors.trainer import Backend, Device, ExportVectors, TrainerConfig
 
 
 class DistanceWeighting(str, Enum):
@@ -20,28 +20,6 @@ class DistanceWeighting(str, Enum):
 
     HARMONIC = "harmonic"  # 1/d, Stanford cooccur's default
     UNIFORM = "uniform"  # 1, Stanford cooccur's -distance-weighting 0
-
-
-class ExportVectors(str, Enum):
-    """Which trained matrix becomes the table: word vectors W, context vectors W~, or W + W~."""
-
-    IN = "in"
-    OUT = "out"
-    SUM = "sum"  # Stanford GloVe's -model 2
-
-
-class Device(str, Enum):
-    AUTO = "auto"
-    CPU = "cpu"
-    CUDA = "cuda"
-
-
-class Backend(str, Enum):
-    """Training engine: hogwild numba kernels on CPU threads, or batched torch (CPU or CUDA)."""
-
-    AUTO = "auto"  # torch on CUDA, numba on CPU
-    NUMBA = "numba"
-    TORCH = "torch"
 
 
 _ENUMS = {"distance_weighting": DistanceWeighting, "export_vectors": ExportVectors, "device": Device,
@@ -52,7 +30,7 @@ RESUME_IGNORES = ("epochs", "threads", "memory_gb", "device", "export_vectors")
 
 
 @dataclass(frozen=True)
-class GloveConfig:
+class GloveConfig(TrainerConfig):
     """Everything that decides a GloVe table besides the corpus.
 
     window: symmetric context window in tokens (windows never cross a document's ``<eos>``).
@@ -64,6 +42,10 @@ class GloveConfig:
     memory_gb: working memory for counting (dense block for frequent pairs plus overflow buffers).
     batch_size: entries per step of the torch trainer (ignored by numba, which updates per entry).
     """
+
+    KIND = "glove"
+    ENUMS = _ENUMS
+    RESUME_IGNORES = RESUME_IGNORES
 
     dim: int = 128
     window: int = 10
@@ -82,14 +64,7 @@ class GloveConfig:
     batch_size: int = 16384
 
     def __post_init__(self) -> None:
-        for name, enum in _ENUMS.items():
-            value = getattr(self, name)
-            if not isinstance(value, enum):
-                try:
-                    object.__setattr__(self, name, enum(value))
-                except ValueError:
-                    choices = "|".join(e.value for e in enum)
-                    raise InputError(f"glove {name} must be one of {choices}, not {value!r}") from None
+        self._coerce_enums()
         self.validate()
 
     def validate(self) -> None:
@@ -118,22 +93,3 @@ class GloveConfig:
     def resolved_threads(self) -> int:
         return self.threads or os.cpu_count() or 1
 
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict (enums as their string values)."""
-        out = dataclasses.asdict(self)
-        for name in _ENUMS:
-            out[name] = out[name].value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "GloveConfig":
-        """Inverse of :meth:`to_dict`; InputError for unknown fields or bad values."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"unknown glove config field(s): {', '.join(unknown)}")
-        return cls(**data)
-
-    def resume_key(self) -> dict:
-        """The fields a checkpoint must share with this config to be resumed."""
-        return {k: v for k, v in self.to_dict().items() if k not in RESUME_IGNORES}

@@ -31,7 +31,8 @@ from tqdm.auto import tqdm
 
 from corpus.atomic import atomic_path
 from corpus.errors import InputError
-from glove.config import Backend, Device, ExportVectors, GloveConfig
+from glove.config import Backend, Device, GloveConfig
+from vectors.trainer import export_matrix
 from glove.cooccur import BOUNDARY_POLICY, cooccurrence
 from glove.kernels import adagrad_batch, adagrad_entries, weighting
 from vectors.table import EmbeddingTable
@@ -197,7 +198,8 @@ def train(prepared, config: GloveConfig | None = None, *, checkpoint_dir: Path |
         params = _fit(params, state, co.rows, co.cols, logx, fx, config, device, backend, threads,
                       checkpoint_dir, progress, words_per_entry=tokens / n)
 
-    matrix, untrained = export_matrix(params, config, co.rows, vocab_size)
+    trained = np.bincount(co.rows, minlength=vocab_size) > 0  # rows with at least one co-occurrence
+    matrix, untrained = export_matrix(params["W"], params["C"], config.export_vectors, trained, config.seed)
     seconds = max(state["train_seconds"], 1e-9)
     meta = {
         "format_version": REPORT_FORMAT_VERSION, "method": "glove", "config": config.to_dict(),
@@ -262,22 +264,3 @@ def _torch_threads(threads: int | None):
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def export_matrix(params: dict, config: GloveConfig, rows: np.ndarray, vocab_size: int
-                  ) -> tuple[np.ndarray, int]:
-    """The exported (V, dim) float32 matrix and how many rows had no co-occurrence (filled at random)."""
-    choice = config.export_vectors
-    if choice is ExportVectors.IN:
-        matrix = params["W"].copy()
-    elif choice is ExportVectors.OUT:
-        matrix = params["C"].copy()
-    else:
-        matrix = params["W"] + params["C"]
-    trained = np.bincount(rows, minlength=vocab_size) > 0
-    missing = int((~trained).sum())
-    if missing:
-        std = float(matrix[trained].std())
-        rng = np.random.default_rng([config.seed, 7])
-        matrix[~trained] = rng.normal(0.0, std, size=(missing, matrix.shape[1])).astype(np.float32)
-    return matrix.astype(np.float32), missing

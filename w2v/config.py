@@ -8,13 +8,13 @@ the stored config (``to_dict``) holds the value actually used.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from dataclasses import dataclass
 from enum import Enum
 
 from corpus.errors import InputError
+from vectors.trainer import Backend, Device, ExportVectors, TrainerConfig
 
 
 class Method(str, Enum):
@@ -24,34 +24,12 @@ class Method(str, Enum):
     SKIPGRAM = "skipgram"
 
 
-class ExportVectors(str, Enum):
-    """Which trained matrix becomes the table: input vectors (word2vec's output), output vectors, or both."""
-
-    IN = "in"
-    OUT = "out"
-    SUM = "sum"
-
-
 class NoiseSharing(str, Enum):
     """Skip-gram's noise words: fresh for every (context, centre) pair, as word2vec and gensim, or drawn
     once per centre and shared by its whole window (Ji et al. 2016: one small matrix product per centre)."""
 
     PAIR = "pair"
     WINDOW = "window"
-
-
-class Device(str, Enum):
-    AUTO = "auto"  # CUDA when torch sees one, else the CPU
-    CPU = "cpu"
-    CUDA = "cuda"
-
-
-class Backend(str, Enum):
-    """Training engine: hogwild numba kernels on CPU threads, or batched torch steps (CPU or CUDA)."""
-
-    AUTO = "auto"  # numba on the CPU, torch on CUDA
-    NUMBA = "numba"
-    TORCH = "torch"
 
 
 DEFAULT_ALPHA = {Method.SKIPGRAM: 0.025, Method.CBOW: 0.05}
@@ -64,7 +42,7 @@ RESUME_IGNORES = ("threads", "export_vectors", "device")
 
 
 @dataclass(frozen=True)
-class Word2VecConfig:
+class Word2VecConfig(TrainerConfig):
     """Everything that decides a CBOW or skip-gram table besides the corpus.
 
     window: largest distance of a context word; each position draws its own window uniformly in 1..window
@@ -85,6 +63,10 @@ class Word2VecConfig:
         larger steps can overshoot on frequent words and diverge (a NaN loss is reported as bad input).
     """
 
+    KIND = "word2vec"
+    ENUMS = _ENUMS
+    RESUME_IGNORES = RESUME_IGNORES
+
     method: Method = Method.SKIPGRAM
     dim: int = 128
     window: int = 5
@@ -103,14 +85,7 @@ class Word2VecConfig:
     batch_size: int | None = None
 
     def __post_init__(self) -> None:
-        for name, enum in _ENUMS.items():
-            value = getattr(self, name)
-            if not isinstance(value, enum):
-                try:
-                    object.__setattr__(self, name, enum(value))
-                except ValueError:
-                    choices = "|".join(e.value for e in enum)
-                    raise InputError(f"word2vec {name} must be one of {choices}, not {value!r}") from None
+        self._coerce_enums()
         if self.alpha is None:
             object.__setattr__(self, "alpha", DEFAULT_ALPHA[self.method])
         if self.batch_size is None:
@@ -149,22 +124,3 @@ class Word2VecConfig:
             return self.threads
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict (enums as their string values)."""
-        out = dataclasses.asdict(self)
-        for name in _ENUMS:
-            out[name] = out[name].value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Word2VecConfig":
-        """Inverse of :meth:`to_dict`; InputError for unknown fields or bad values."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"unknown word2vec config field(s): {', '.join(unknown)}")
-        return cls(**data)
-
-    def resume_key(self) -> dict:
-        """The fields a checkpoint must share with this config to be resumed."""
-        return {k: v for k, v in self.to_dict().items() if k not in RESUME_IGNORES}

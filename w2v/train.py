@@ -32,7 +32,8 @@ from tqdm.auto import tqdm
 from corpus.atomic import atomic_path
 from corpus.errors import InputError
 from vectors.table import EmbeddingTable
-from w2v.config import Backend, Device, ExportVectors, Method, NoiseSharing, Word2VecConfig
+from w2v.config import Backend, Device, Method, NoiseSharing, Word2VecConfig
+from vectors.trainer import export_matrix
 from w2v.sampling import alias_table, keep_probabilities, keep_thresholds, noise_distribution, trainable_mask
 
 REPORT_FORMAT_VERSION = 1
@@ -245,7 +246,8 @@ def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Pat
             if checkpoint_dir is not None:
                 _save_checkpoint(Path(checkpoint_dir), params, state)
 
-    matrix, untrained = export_matrix(params, config, tables.trainable)
+    matrix, untrained = export_matrix(params["syn0"], params["syn1"], config.export_vectors, tables.trainable,
+                                      config.seed)
     seconds = max(state["train_seconds"], 1e-9)
     meta = {
         "format_version": REPORT_FORMAT_VERSION, "method": config.method.value, "config": config.to_dict(),
@@ -260,20 +262,3 @@ def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Pat
         "untrained_rows": untrained, "untrained_fill": "normal(0, std of the trained rows)",
     }
     return EmbeddingTable(list(prepared.vocab.tokens), matrix, meta)
-
-
-def export_matrix(params: dict, config: Word2VecConfig, trainable: np.ndarray) -> tuple[np.ndarray, int]:
-    """The exported (V, dim) float32 matrix and how many rows never trained (filled at random)."""
-    choice = config.export_vectors
-    if choice is ExportVectors.IN:
-        matrix = params["syn0"].copy()
-    elif choice is ExportVectors.OUT:
-        matrix = params["syn1"].copy()
-    else:
-        matrix = params["syn0"] + params["syn1"]
-    missing = int((~trainable).sum())
-    if missing:
-        std = float(matrix[trainable].std()) or 1.0 / config.dim
-        rng = np.random.default_rng([config.seed, 7])
-        matrix[~trainable] = rng.normal(0.0, std, size=(missing, matrix.shape[1])).astype(np.float32)
-    return matrix.astype(np.float32), missing

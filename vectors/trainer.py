@@ -1,0 +1,99 @@
+"""What the table trainers (w2v/ and glove/) share: the enums of their configs, the config <-> JSON round trip,
+and how trained matrices become a table's rows.
+
+The trainers never import each other; both build on this floor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from enum import Enum
+from typing import ClassVar
+
+import numpy as np
+
+from corpus.errors import InputError
+
+
+class ExportVectors(str, Enum):
+    """Which trained matrix becomes the table: word (input) vectors, context (output) vectors, or their sum."""
+
+    IN = "in"
+    OUT = "out"
+    SUM = "sum"
+
+
+class Device(str, Enum):
+    AUTO = "auto"  # CUDA when torch sees one, else the CPU
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class Backend(str, Enum):
+    """Training engine: hogwild numba kernels on CPU threads, or batched torch steps (CPU or CUDA)."""
+
+    AUTO = "auto"  # numba on the CPU, torch on CUDA
+    NUMBA = "numba"
+    TORCH = "torch"
+
+
+class TrainerConfig:
+    """Mixin for a trainer's frozen config dataclass: enum fields accept their string values, and the config
+    goes to JSON (``to_dict``) and back (``from_dict``). Subclasses set ``KIND``, ``ENUMS`` and
+    ``RESUME_IGNORES`` (fields that do not change the trained parameters, so a checkpoint made under other
+    values still resumes)."""
+
+    KIND: ClassVar[str] = "trainer"
+    ENUMS: ClassVar[dict] = {}
+    RESUME_IGNORES: ClassVar[tuple] = ()
+
+    def _coerce_enums(self) -> None:
+        for name, enum in self.ENUMS.items():
+            value = getattr(self, name)
+            if not isinstance(value, enum):
+                try:
+                    object.__setattr__(self, name, enum(value))
+                except ValueError:
+                    choices = "|".join(e.value for e in enum)
+                    raise InputError(f"{self.KIND} {name} must be one of {choices}, not {value!r}") from None
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (enums as their string values)."""
+        out = dataclasses.asdict(self)
+        for name in self.ENUMS:
+            out[name] = out[name].value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        """Inverse of :meth:`to_dict`; InputError for unknown fields or bad values."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"unknown {cls.KIND} config field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+    def resume_key(self) -> dict:
+        """The fields a checkpoint must share with this config to be resumed."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.RESUME_IGNORES}
+
+
+def export_matrix(word_vectors: np.ndarray, context_vectors: np.ndarray, choice: ExportVectors,
+                  trained: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
+    """The table's (V, dim) float32 rows and how many never trained.
+
+    Untrained rows (the specials, words never in a window) are drawn from N(0, std of the trained rows), so
+    that every vocabulary row exists at the scale of the others.
+    """
+    if choice is ExportVectors.IN:
+        matrix = word_vectors.copy()
+    elif choice is ExportVectors.OUT:
+        matrix = context_vectors.copy()
+    else:
+        matrix = word_vectors + context_vectors
+    missing = int((~trained).sum())
+    if missing:
+        std = (float(matrix[trained].std()) if trained.any() else 0.0) or 1.0 / matrix.shape[1]
+        rng = np.random.default_rng([seed, 7])
+        matrix[~trained] = rng.normal(0.0, std, size=(missing, matrix.shape[1])).astype(np.float32)
+    return matrix.astype(np.float32), missing

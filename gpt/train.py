@@ -7,6 +7,10 @@ loss and perplexity, also split by frequent and rare target words; ``train_secon
 training steps, evaluation excluded; tokens; parameters).
 A finished run with the same record is skipped; an unfinished one resumes from its checkpoint, seeing the
 same batches and dropout masks it would have seen without the interruption.
+
+Under torchrun (see :mod:`gpt.distributed`) every process trains on its shard of each global batch inside
+DistributedDataParallel; rank 0 alone evaluates, logs and writes these files, and the run's curve equals the
+single-process run's with the same global batch and seed up to float rounding.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from tqdm import tqdm
 
 from corpus.atomic import atomic_file, write_json
 from corpus.errors import InputError
+from gpt import distributed
 from gpt.checkpoint import read_checkpoint, save_checkpoint
 from gpt.config import FORMAT_VERSION, GPTConfig, table_label, variant_name
 from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch
@@ -99,16 +104,17 @@ def make_optimizer(model: GPT, config: GPTConfig) -> torch.optim.Optimizer:
 
 
 def train_step(step_model, model: GPT, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-               lr: float, grad_clip: float, device: str) -> float:
+               lr: float, grad_clip: float, device: str, context: distributed.Context | None = None) -> float:
     """One optimizer step on batch ``(x, y)``; returns the loss (no update when it is not finite).
 
-    ``step_model`` is ``model`` or its compiled version.
+    ``step_model`` is ``model`` or its compiled or DistributedDataParallel version. Across processes
+    (``context``) the returned loss is the mean over every shard, so all of them agree on its finiteness.
     """
     for group in optimizer.param_groups:
         group["lr"] = lr
     with autocast_for(device):
         loss = step_model(x, y)
-    loss_value = loss.item()
+    loss_value = distributed.mean_loss(loss, context or distributed.Context())
     if not math.isfinite(loss_value):
         return loss_value
     optimizer.zero_grad(set_to_none=True)
@@ -158,11 +164,30 @@ def resume_state(files: RunFiles, record: dict, fresh: bool, log) -> dict | None
     return state
 
 
+def restore_rng(state: dict, context: distributed.Context, device: str) -> None:
+    """The dropout generators of this process as the checkpoint left them (per rank across processes)."""
+    ranks = state.get("rng_ranks")
+    cpu, cuda = (ranks[context.rank] if ranks and len(ranks) == context.world_size
+                 else (state["torch_rng"], state["cuda_rng"]))
+    torch.set_rng_state(cpu)
+    if cuda is not None and device.startswith("cuda"):
+        torch.cuda.set_rng_state(cuda)
+
+
 def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: AlignedTable | None = None,
           device: str = "cpu", compile: bool = False, quiet: bool = False, stop_after: int | None = None,
           fresh: bool = False, log=print) -> dict | None:
-    """Train (or resume, or skip) one run; return its result, or None when paused by ``stop_after`` steps."""
+    """Train (or resume, or skip) one run; return its result, or None when paused by ``stop_after`` steps.
+
+    In a process group every process calls this with the same arguments (``device`` its own); rank 0
+    writes the files and every process returns rank 0's result.
+    """
+    context = distributed.current()
+    distributed.check_batch(config.batch_size, context.world_size)
+    if not context.is_main:
+        quiet, log = True, (lambda message: None)
     result = finished_result(files, record) if not fresh else None
+    distributed.agree(result is not None, context, "run states")
     if result is not None:
         log(f"{files.directory}: up to date (test loss {result['test_loss']:.4f})")
         return result
@@ -170,59 +195,68 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
     batch_offsets(config.seed, 0, len(train_ids), config.context, config.batch_size)  # long enough?
     val = eval_windows(prepared.val_ids, config.context, config.eval_windows, "val")
     eval_windows(prepared.test_ids[: config.context + 1], config.context, 1, "test")  # not empty?
+    state = resume_state(files, record, fresh, log)
+    # every process has read the run directory; nothing is written to it before this point
+    distributed.agree(None if state is None else state["step"], context, "checkpoints")
     vocab_size = record["vocab_size"]
     missing = torch.from_numpy(~table.found) if table is not None and config.embedding == "frozen" else None
     model = GPT(config, vocab_size, table.dim if table is not None else None, missing)
     model.init_weights(table)
     model.to(device)
     optimizer = make_optimizer(model, config)
-    torch.manual_seed(int(torch.randint(2**62, (1,), generator=seeded_generator(config.seed, "dropout"))))
+    dropout_seed = int(torch.randint(2**62, (1,), generator=seeded_generator(config.seed, "dropout")))
+    torch.manual_seed(dropout_seed + context.rank)  # independent dropout masks on each shard
 
     step, curve, train_seconds, loss_sum, loss_count = 0, [], 0.0, 0.0, 0
-    state = resume_state(files, record, fresh, log)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] is not None and device.startswith("cuda"):
-            torch.cuda.set_rng_state(state["cuda_rng"])
+        restore_rng(state, context, device)
         step, curve, train_seconds = state["step"], [list(r) for r in state["curve"]], state["train_seconds"]
         loss_sum, loss_count = state.get("loss_sum", 0.0), state.get("loss_count", 0)
         log(f"{files.directory}: resuming at step {step} of {config.steps}")
-    files.result.unlink(missing_ok=True)
-    write_json(files.config, record)
+    if context.is_main:
+        files.result.unlink(missing_ok=True)
+        write_json(files.config, record)
 
     if device.startswith("cuda"):
         torch.set_float32_matmul_precision("high")
-    step_model = torch.compile(model) if compile and device.startswith("cuda") else model
     tps = config.tokens_per_step
 
     def checkpoint() -> None:
-        save_checkpoint(files.checkpoint, model, optimizer, record, step, curve, train_seconds,
-                        extra={"loss_sum": loss_sum, "loss_count": loss_count})
+        extra = {"loss_sum": loss_sum, "loss_count": loss_count}
+        if context.is_distributed:
+            cuda_rng = torch.cuda.get_rng_state() if device.startswith("cuda") else None
+            extra["rng_ranks"] = distributed.gather((torch.get_rng_state(), cuda_rng), context)
+        if context.is_main:
+            save_checkpoint(files.checkpoint, model, optimizer, record, step, curve, train_seconds, extra=extra)
+        distributed.barrier(context)
 
     def evaluate() -> None:
         nonlocal loss_sum, loss_count
-        val_loss = float(token_losses(model, val, EVAL_BATCH, device).mean())
-        train_loss = loss_sum / loss_count if loss_count else None
-        curve.append([step * tps, step, val_loss, math.exp(min(val_loss, 700.0)), train_loss,
-                      lr_at(config, max(step - 1, 0)), round(train_seconds, 3)])
+        if context.is_main:  # the unwrapped model, on rank 0 alone
+            val_loss = float(token_losses(model, val, EVAL_BATCH, device).mean())
+            train_loss = loss_sum / loss_count if loss_count else None
+            curve.append([step * tps, step, val_loss, math.exp(min(val_loss, 700.0)), train_loss,
+                          lr_at(config, max(step - 1, 0)), round(train_seconds, 3)])
+            write_curve(files.curve, curve)
         loss_sum, loss_count = 0.0, 0
-        write_curve(files.curve, curve)
         checkpoint()
 
     if not curve:
         evaluate()  # the curve starts at the untrained model
     model.train()
+    step_model = distributed.wrap(model, context, device)
+    step_model = torch.compile(step_model) if compile and device.startswith("cuda") else step_model
     bar = tqdm(total=config.steps * tps, initial=step * tps, unit="tok", unit_scale=True, disable=quiet,
                desc=record["variant"], dynamic_ncols=True)
     try:
         while step < config.steps:
             started = time.perf_counter()
             offsets = batch_offsets(config.seed, step, len(train_ids), config.context, config.batch_size)
-            x, y = get_batch(train_ids, offsets, config.context, device)  # (B, T) each
+            x, y = get_batch(train_ids, distributed.shard(offsets, context), config.context, device)  # (B/N, T)
             loss_value = train_step(step_model, model, optimizer, x, y, lr_at(config, step), config.grad_clip,
-                                    device)
+                                    device, context)
             if not math.isfinite(loss_value):
                 raise InputError(f"training diverged: loss is {loss_value} at step {step} "
                                  f"({step * tps} tokens); lower --lr or check the embedding table")
@@ -239,12 +273,19 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
                 return None
     finally:
         bar.close()
-    return finish(prepared, model, config, files, record, curve, train_seconds, device)
+        del step_model  # a DDP wrapper must be gone before its process group (see gpt.distributed)
+    result = None
+    if context.is_main:
+        result = finish(prepared, model, config, files, record, curve, train_seconds, device, context.world_size)
+    return distributed.broadcast(result, context)
 
 
 def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dict, curve: list,
-           train_seconds: float, device: str) -> dict:
-    """Test loss (all of the test split; also on frequent and rare target words) into ``result.json``."""
+           train_seconds: float, device: str, world_size: int = 1) -> dict:
+    """Test loss (all of the test split; also on frequent and rare target words) into ``result.json``.
+
+    ``world_size``: the processes that trained it (``tokens_per_second`` counts all of them).
+    """
     windows = eval_windows(prepared.test_ids, config.context, None, "test")
     losses = token_losses(model, windows, EVAL_BATCH, device).numpy().astype(np.float64)  # (n, T)
     frequent = frequent_ids(np.asarray(prepared.vocab.counts), config.frequent_words)[windows[:, 1:]]
@@ -277,6 +318,7 @@ def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dic
         "position": config.position,
         "head": record["head"],
         "device": device,
+        "world_size": world_size,
         "record": record,
     }
     write_json(files.result, result)
@@ -293,6 +335,8 @@ def train_variant(run_dir: str | Path, config: GPTConfig, variant: str | None = 
     """
     from corpus import PreparedCorpus
 
+    if not distributed.current().is_main:
+        log = lambda message: None  # noqa: E731  (rank 0 speaks for every process)
     prepared = PreparedCorpus.open(Path(run_dir) / "corpus")
     aligned = source = label = None
     if config.embedding != "learned":

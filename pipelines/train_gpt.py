@@ -2,15 +2,23 @@
 
 Writes ``<run-dir>/gpt/<variant>/seed<k>/`` (config.json, checkpoint.pt, curve.csv, result.json). A finished
 run with the same config, corpus and table is skipped; an interrupted one resumes from its checkpoint.
+
+Data-parallel: ``torchrun --nproc_per_node N -m pipelines.train_gpt ...`` trains one run in N processes
+(gloo on the CPU, nccl with one GPU each); ``--batch-size`` stays the global batch, split evenly across
+them, so the run is the single-process run up to float rounding. Rank 0 writes the files and prints; an
+error is one line from rank 0 (every process exits 2).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import time
 from pathlib import Path
 
 import click
 
+from corpus.errors import InputError
 from gpt.config import POSITIONS, GPTConfig, parse_embedding
 from pipelines.common import (device_option, handle_errors, main_entry, resolve_device, run_dir_option,
                               show_progress)
@@ -34,6 +42,35 @@ class TokenCount(click.ParamType):
         if number < 1:
             self.fail(f"{value!r} must be at least 1", param, ctx)
         return int(round(number))
+
+
+REPORT_GRACE_SECONDS = 5.0
+
+
+def rank0_reports(func):
+    """Inside :func:`handle_errors`: under torchrun, bad input is reported by rank 0 alone.
+
+    Every process reads the same options and run directory, so they fail alike: the others wait a moment
+    (torchrun ends them once rank 0 has exited) and report only an error of their own that rank 0 did not
+    share.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from gpt.distributed import env_context
+
+        try:
+            return func(*args, **kwargs)
+        except (InputError, FileNotFoundError, IsADirectoryError, PermissionError):
+            try:
+                rank = env_context().rank
+            except InputError:
+                rank = 0
+            if rank != 0:
+                time.sleep(REPORT_GRACE_SECONDS)
+            raise
+
+    return wrapper
 
 
 @click.command()
@@ -66,12 +103,19 @@ class TokenCount(click.ParamType):
 @click.option("--compile", "compile_model", is_flag=True, help="torch.compile the model (CUDA only).")
 @click.option("--fresh", is_flag=True, help="Start over, ignoring a checkpoint or finished run.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--stop-after", type=click.IntRange(min=1), default=None, metavar="STEPS",
+              help="Pause after this many optimizer steps, leaving a checkpoint; run again to resume.")
 @handle_errors
+@rank0_reports
 def cli(run_dir: Path, embedding: str, position: str, tokens: int, seed: int, variant: str | None,
         no_rescale: bool, project: bool, d_model: int, layers: int, heads: int, context: int, dropout: float,
         batch_size: int, lr: float, warmup_fraction: float, weight_decay: float, eval_interval: int, device: str,
-        compile_model: bool, fresh: bool, quiet: bool) -> None:
-    """Train a small GPT with a learned, table-initialized or frozen token embedding."""
+        compile_model: bool, fresh: bool, quiet: bool, stop_after: int | None) -> None:
+    """Train a small GPT with a learned, table-initialized or frozen token embedding.
+
+    Under torchrun, data-parallel across its processes (--batch-size is the global batch).
+    """
+    from gpt import distributed
     from gpt.train import train_variant
 
     mode, table = parse_embedding(embedding)
@@ -79,10 +123,17 @@ def cli(run_dir: Path, embedding: str, position: str, tokens: int, seed: int, va
                        embedding=mode, table=table, rescale=not no_rescale, project=project, position=position,
                        tokens=tokens, batch_size=batch_size, lr=lr, warmup_fraction=warmup_fraction,
                        weight_decay=weight_decay, eval_interval=eval_interval, seed=seed)
+    distributed.check_batch(config.batch_size, distributed.env_context().world_size)  # before any rendezvous
     device = resolve_device(device)
     log = (lambda message: None) if quiet else click.echo
-    result = train_variant(run_dir, config, variant=variant, device=device, compile=compile_model,
-                           quiet=not show_progress(quiet), fresh=fresh, log=log)
+    with distributed.process_group(device) as (context, device):
+        result = train_variant(run_dir, config, variant=variant, device=device, compile=compile_model,
+                               quiet=not show_progress(quiet), stop_after=stop_after, fresh=fresh, log=log)
+    if not context.is_main:
+        return
+    if result is None:
+        click.echo(f"paused after step {stop_after}; run the same command again to resume")
+        return
     speed = f"{result['tokens_per_second']:,.0f} tok/s" if result.get("tokens_per_second") else "n/a"
     click.echo(f"{result['variant']} seed {seed}: test loss {result['test_loss']:.4f} "
                f"(ppl {result['test_ppl']:.1f}), val loss {result['val_loss']:.4f}; "

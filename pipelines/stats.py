@@ -20,7 +20,7 @@ class PairedDifference:
 
     n: int
     mean: float
-    std: float
+    std: float | None
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
@@ -43,7 +43,7 @@ def paired_difference(variant: list[float], baseline: list[float], confidence: f
     diffs = np.asarray(variant, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)
     n, mean = len(diffs), float(diffs.mean())
     if n < 2:
-        return PairedDifference(n, mean, float("nan"), None, None, None, NO_DIFFERENCE)
+        return PairedDifference(n, mean, None, None, None, None, NO_DIFFERENCE)
     std = float(diffs.std(ddof=1))
     if std == 0.0:
         # Identical differences on every seed: the interval collapses onto the mean.

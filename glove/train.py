@@ -18,27 +18,23 @@ be extended by more epochs or exported another way without training again.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from corpus.atomic import atomic_path
 from corpus.errors import InputError
 from glove.config import Backend, Device, GloveConfig
-from vectors.trainer import export_matrix
+from vectors.trainer import export_matrix, read_checkpoint, save_checkpoint
 from glove.cooccur import BOUNDARY_POLICY, cooccurrence
 from glove.kernels import adagrad_batch, adagrad_entries, weighting
 from vectors.table import EmbeddingTable
 
 REPORT_FORMAT_VERSION = 1
-CHECKPOINT_FORMAT_VERSION = 1
 CHECKPOINT_KIND = "w2v-gpt/glove-checkpoint"
 CHECKPOINT_NAME = "glove-checkpoint.npz"
 PARAMS = ("W", "C", "bw", "bc", "gW", "gC", "gbw", "gbc")
@@ -134,9 +130,7 @@ def _postfix(bar, lr: float, loss: float) -> str:
 
 # ------------------------------------------------------------------------------------------------ checkpoints
 def _save_checkpoint(directory: Path, params: dict, state: dict) -> None:
-    with atomic_path(directory / CHECKPOINT_NAME) as tmp:
-        meta = dict(state, kind=CHECKPOINT_KIND, format_version=CHECKPOINT_FORMAT_VERSION)
-        np.savez(tmp, meta=np.array(json.dumps(meta)), **params)
+    save_checkpoint(directory / CHECKPOINT_NAME, CHECKPOINT_KIND, params, state)
 
 
 def load_checkpoint(directory: Path, expected: dict, epochs: int, shape: tuple[int, int]
@@ -145,18 +139,10 @@ def load_checkpoint(directory: Path, expected: dict, epochs: int, shape: tuple[i
     key) at no more than ``epochs`` epochs; None when there is none or it belongs to other settings.
     InputError when the file is corrupt or its arrays are not (vocab, dim) = ``shape`` float32."""
     path = directory / CHECKPOINT_NAME
-    if not path.exists():
+    found = read_checkpoint(path, CHECKPOINT_KIND, PARAMS, "GloVe")
+    if found is None:
         return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            state = json.loads(str(data["meta"]))
-            params = {name: np.array(data[name]) for name in PARAMS}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError, TypeError):
-        raise InputError(f"{path}: corrupt GloVe checkpoint (delete it to start over)") from None
-    if not isinstance(state, dict) or state.get("kind") != CHECKPOINT_KIND or \
-            state.get("format_version") != CHECKPOINT_FORMAT_VERSION:
-        raise InputError(f"{path}: not a GloVe checkpoint of format {CHECKPOINT_FORMAT_VERSION} "
-                         "(delete it to start over)")
+    params, state = found
     if any(state.get(k) != v for k, v in expected.items()) or not 0 < state.get("epoch", 0) <= epochs:
         return None
     for name, array in params.items():

@@ -1,5 +1,5 @@
 """What the table trainers (w2v/ and glove/) share: the enums of their configs, the config <-> JSON round trip,
-and how trained matrices become a table's rows.
+per-epoch checkpoint files, and how trained matrices become a table's rows.
 
 The trainers never import each other; both build on this floor.
 """
@@ -7,11 +7,15 @@ The trainers never import each other; both build on this floor.
 from __future__ import annotations
 
 import dataclasses
+import json
+import zipfile
 from enum import Enum
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
+from corpus.atomic import atomic_path
 from corpus.errors import InputError
 
 
@@ -97,3 +101,37 @@ def export_matrix(word_vectors: np.ndarray, context_vectors: np.ndarray, choice:
         rng = np.random.default_rng([seed, 7])
         matrix[~trained] = rng.normal(0.0, std, size=(missing, matrix.shape[1])).astype(np.float32)
     return matrix.astype(np.float32), missing
+
+
+CHECKPOINT_FORMAT_VERSION = 1
+
+
+def save_checkpoint(path: Path, kind: str, params: dict[str, np.ndarray], state: dict) -> None:
+    """A trainer's per-epoch checkpoint: its arrays plus a JSON ``meta`` (state, kind, format), atomically,
+    without pickle."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        meta = dict(state, kind=kind, format_version=CHECKPOINT_FORMAT_VERSION)
+        with open(tmp, "wb") as handle:
+            np.savez(handle, meta=np.array(json.dumps(meta)), **params)
+
+
+def read_checkpoint(path: Path, kind: str, names: tuple[str, ...], label: str) -> tuple[dict, dict] | None:
+    """(arrays, state) of a checkpoint written by :func:`save_checkpoint`; None when there is none.
+
+    InputError (naming the file) when it is corrupt, of another kind or of another format version; the
+    caller still checks that the state matches its settings and the arrays their shapes.
+    """
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            state = json.loads(str(data["meta"]))
+            params = {name: np.array(data[name]) for name in names}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError, TypeError):
+        raise InputError(f"{path}: corrupt {label} checkpoint (delete it to start over)") from None
+    if not isinstance(state, dict) or state.get("kind") != kind or \
+            state.get("format_version") != CHECKPOINT_FORMAT_VERSION:
+        raise InputError(f"{path}: not a {label} checkpoint of format {CHECKPOINT_FORMAT_VERSION} "
+                         "(delete it to start over)")
+    return params, state

@@ -19,25 +19,21 @@ resumes after the last finished epoch, and with threads=1 ends bit-identical to 
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from corpus.atomic import atomic_path
 from corpus.errors import InputError
 from vectors.table import EmbeddingTable
 from w2v.config import Backend, Device, Method, NoiseSharing, Word2VecConfig
-from vectors.trainer import export_matrix
+from vectors.trainer import export_matrix, read_checkpoint, save_checkpoint
 from w2v.sampling import alias_table, keep_probabilities, keep_thresholds, noise_distribution, trainable_mask
 
 REPORT_FORMAT_VERSION = 1
-CHECKPOINT_FORMAT_VERSION = 1
 CHECKPOINT_KIND = "w2v-gpt/word2vec-checkpoint"
 CHECKPOINT_NAME = "word2vec-checkpoint.npz"
 BOUNDARY_POLICY = ("<eos> ends a sentence and every max_sentence-token block starts one; <unk> and <pad> "
@@ -165,29 +161,19 @@ def _epoch_numba(ids, tables: Tables, params: dict, config: Word2VecConfig, epoc
 
 # ------------------------------------------------------------------------------------------------ checkpoints
 def _save_checkpoint(directory: Path, params: dict, state: dict) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    with atomic_path(directory / CHECKPOINT_NAME) as tmp:
-        meta = dict(state, kind=CHECKPOINT_KIND, format_version=CHECKPOINT_FORMAT_VERSION)
-        with open(tmp, "wb") as handle:
-            np.savez(handle, meta=np.array(json.dumps(meta)), syn0=params["syn0"], syn1=params["syn1"])
+    arrays = {name: params[name] for name in ("syn0", "syn1")}
+    save_checkpoint(directory / CHECKPOINT_NAME, CHECKPOINT_KIND, arrays, state)
 
 
 def load_checkpoint(directory: Path, expected: dict, shape: tuple[int, int]) -> tuple[dict, dict] | None:
     """(params, state) of a checkpoint made under ``expected`` (config resume key and corpus hash); None
     when there is none or it belongs to other settings. InputError when it is corrupt."""
     path = directory / CHECKPOINT_NAME
-    if not path.exists():
+    found = read_checkpoint(path, CHECKPOINT_KIND, ("syn0", "syn1"), "word2vec")
+    if found is None:
         return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            state = json.loads(str(data["meta"]))
-            params = {name: np.array(data[name], dtype=np.float32) for name in ("syn0", "syn1")}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError, TypeError):
-        raise InputError(f"{path}: corrupt word2vec checkpoint (delete it to start over)") from None
-    if not isinstance(state, dict) or state.get("kind") != CHECKPOINT_KIND or \
-            state.get("format_version") != CHECKPOINT_FORMAT_VERSION:
-        raise InputError(f"{path}: not a word2vec checkpoint of format {CHECKPOINT_FORMAT_VERSION} "
-                         "(delete it to start over)")
+    params, state = found
+    params = {name: array.astype(np.float32, copy=False) for name, array in params.items()}
     if any(state.get(k) != v for k, v in expected.items()):
         return None
     if any(p.shape != shape for p in params.values()) or not 0 < state.get("epoch", 0):

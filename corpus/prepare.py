@@ -201,55 +201,54 @@ def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, p
         tokens, lengths = _tokenize_to_disk(sources, config, raw_path, progress)
         labels = choose_splits(lengths, config)
         # Plain reads, not a memory map: mapped pages would count towards the resident set as they are read.
-        raw_handle = open(raw_path, "rb")
+        with open(raw_path, "rb") as raw_handle:
 
-        def raw(offset: int, count: int) -> np.ndarray:
-            raw_handle.seek(offset * 4)
-            return np.fromfile(raw_handle, dtype=np.int32, count=count)
+            def raw(offset: int, count: int) -> np.ndarray:
+                raw_handle.seek(offset * 4)
+                return np.fromfile(raw_handle, dtype=np.int32, count=count)
 
-        # Count on train documents only.
-        train_counts = np.zeros(len(tokens), dtype=np.int64)
-        for first, end, offset in _doc_chunks(lengths):
-            chunk_labels = np.repeat(labels[first:end], lengths[first:end])
-            chunk = raw(offset, len(chunk_labels))
-            train_counts += np.bincount(chunk[chunk_labels == 0], minlength=len(tokens))
-        n_train_docs = int((labels == 0).sum())
-        if config.tokenizer == "bpe":
-            (vocab, pieces), remap = _bpe_vocab(tokens, train_counts, n_train_docs, config, work), None
-        else:
-            (vocab, remap), pieces = _word_vocab(tokens, train_counts, n_train_docs, config), None
-
-        # Second pass: map to final ids, put <eos> after every document, route each document to its split.
-        handles = {s: open(work / f"{s}.ids", "wb") for s in SPLITS}
-        try:
-            writers = {s: IdsWriter(h) for s, h in handles.items()}
-            unk = dict.fromkeys(SPLITS, 0)
+            # Count on train documents only.
+            train_counts = np.zeros(len(tokens), dtype=np.int64)
             for first, end, offset in _doc_chunks(lengths):
-                doc_lengths = lengths[first:end]
-                words = raw(offset, int(doc_lengths.sum()))
-                if pieces is None:
-                    ids = remap[words]
-                else:
-                    ids = pieces.expand(words)
-                    starts = np.concatenate([[0], np.cumsum(doc_lengths)[:-1]])
-                    doc_lengths = np.add.reduceat(pieces.lengths[words], starts)
-                ends = np.cumsum(doc_lengths + 1) - 1             # eos slots in the chunk's output
-                with_eos = np.empty(len(ids) + len(doc_lengths), dtype=np.int32)
-                is_eos = np.zeros(len(with_eos), dtype=bool)
-                is_eos[ends] = True
-                with_eos[is_eos] = vocab.eos_id
-                with_eos[~is_eos] = ids
-                token_labels = np.repeat(labels[first:end], doc_lengths + 1)
-                for label, split in enumerate(SPLITS):
-                    part = with_eos[token_labels == label]
-                    writers[split].write(part)
-                    unk[split] += int((part == vocab.unk_id).sum())
-            for writer in writers.values():
-                writer.close()
-        finally:
-            for handle in handles.values():
-                handle.close()
-            raw_handle.close()
+                chunk_labels = np.repeat(labels[first:end], lengths[first:end])
+                chunk = raw(offset, len(chunk_labels))
+                train_counts += np.bincount(chunk[chunk_labels == 0], minlength=len(tokens))
+            n_train_docs = int((labels == 0).sum())
+            if config.tokenizer == "bpe":
+                (vocab, pieces), remap = _bpe_vocab(tokens, train_counts, n_train_docs, config, work), None
+            else:
+                (vocab, remap), pieces = _word_vocab(tokens, train_counts, n_train_docs, config), None
+
+            # Second pass: map to final ids, put <eos> after every document, route each document to its split.
+            handles = {s: open(work / f"{s}.ids", "wb") for s in SPLITS}
+            try:
+                writers = {s: IdsWriter(h) for s, h in handles.items()}
+                unk = dict.fromkeys(SPLITS, 0)
+                for first, end, offset in _doc_chunks(lengths):
+                    doc_lengths = lengths[first:end]
+                    words = raw(offset, int(doc_lengths.sum()))
+                    if pieces is None:
+                        ids = remap[words]
+                    else:
+                        ids = pieces.expand(words)
+                        starts = np.concatenate([[0], np.cumsum(doc_lengths)[:-1]])
+                        doc_lengths = np.add.reduceat(pieces.lengths[words], starts)
+                    ends = np.cumsum(doc_lengths + 1) - 1             # eos slots in the chunk's output
+                    with_eos = np.empty(len(ids) + len(doc_lengths), dtype=np.int32)
+                    is_eos = np.zeros(len(with_eos), dtype=bool)
+                    is_eos[ends] = True
+                    with_eos[is_eos] = vocab.eos_id
+                    with_eos[~is_eos] = ids
+                    token_labels = np.repeat(labels[first:end], doc_lengths + 1)
+                    for label, split in enumerate(SPLITS):
+                        part = with_eos[token_labels == label]
+                        writers[split].write(part)
+                        unk[split] += int((part == vocab.unk_id).sum())
+                for writer in writers.values():
+                    writer.close()
+            finally:
+                for handle in handles.values():
+                    handle.close()
         raw_path.unlink()
 
         vocab.save(work / "vocab.tsv")

@@ -7,7 +7,6 @@ initial learning rate 0.05, 15 epochs, W + W~ exported) except ``dim``, which fo
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from enum import Enum
 
@@ -88,8 +87,4 @@ class GloveConfig(TrainerConfig):
             raise InputError(f"glove seed must be a non-negative integer, not {self.seed!r}")
         if self.window > 1000:
             raise InputError(f"glove window {self.window} is too large (at most 1000)")
-
-    @property
-    def resolved_threads(self) -> int:
-        return self.threads or os.cpu_count() or 1
 

@@ -8,7 +8,6 @@ an interrupted one resumes from its per-epoch checkpoint.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -18,10 +17,7 @@ from corpus.prepared import PreparedCorpus
 from pipelines.common import device_option, handle_errors, main_entry, resolve_device, run_dir_option, show_progress
 from pipelines.methods import METHODS, build_config, train_method
 from pipelines.prepare import describe, prepare_from_options, prepare_options
-
-
-def default_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+from vectors.trainer import available_cores
 
 
 def open_or_prepare(ctx: click.Context, run_dir: Path, prepare_args: dict, quiet: bool) -> PreparedCorpus:
@@ -90,7 +86,7 @@ def cli(ctx: click.Context, run_dir: Path, methods: str, device: str, force: boo
     """Train CBOW, skip-gram and GloVe tables on the run's prepared corpus."""
     prepare_args = {k: options.pop(k) for k in list(options) if k in _PREPARE_PARAMS}
     chosen = parse_methods(methods)
-    options["threads"] = options["threads"] or default_threads()
+    options["threads"] = options["threads"] or available_cores()
     options["device"] = resolve_device(device)
     for method in chosen:
         build_config(method, options)  # bad option values fail before anything is written
@@ -102,7 +98,7 @@ def trainer_defaults() -> dict:
     """The trainer options of ``pretrain`` at their command-line defaults (for ``compare``)."""
     skip = _PREPARE_PARAMS | {"run_dir", "methods", "force", "quiet"}
     options = {p.name: p.default for p in cli.params if p.name not in skip}
-    options["threads"] = default_threads()
+    options["threads"] = available_cores()
     options["device"] = resolve_device(options["device"])
     return options
 

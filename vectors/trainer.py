@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import zipfile
 from enum import Enum
 from pathlib import Path
@@ -39,6 +40,13 @@ class Backend(str, Enum):
     AUTO = "auto"  # numba on the CPU, torch on CUDA
     NUMBA = "numba"
     TORCH = "torch"
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS tells it, else the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class TrainerConfig:
@@ -76,6 +84,11 @@ class TrainerConfig:
         if unknown:
             raise InputError(f"unknown {cls.KIND} config field(s): {', '.join(unknown)}")
         return cls(**data)
+
+    @property
+    def resolved_threads(self) -> int:
+        """``threads``, or every available core when it is None."""
+        return self.threads or available_cores()
 
     def resume_key(self) -> dict:
         """The fields a checkpoint must share with this config to be resumed."""

@@ -9,7 +9,6 @@ the stored config (``to_dict``) holds the value actually used.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from enum import Enum
 
@@ -117,10 +116,4 @@ class Word2VecConfig(TrainerConfig):
             raise InputError(f"word2vec seed must be a non-negative integer, not {self.seed!r}")
         if self.window > 1000 or self.negative > 1000:
             raise InputError(f"word2vec window ({self.window}) and negative ({self.negative}) must be <= 1000")
-
-    @property
-    def resolved_threads(self) -> int:
-        if self.threads:
-            return self.threads
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 

@@ -26,7 +26,7 @@ DIM := 32
 EPOCHS := 1
 SEEDS := 2
 TOKENS := 16000
-FAST_COMPARE := --layers 1 --heads 2 --context 32 --batch-size 8 --eval-interval 16
+FAST_COMPARE := --layers 1 --heads 2 --context 32 --batch-size 8
 endif
 
 RUN_DIR := runs/$(RUN)

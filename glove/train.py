@@ -201,7 +201,7 @@ def train(prepared, config: GloveConfig | None = None, *, checkpoint_dir: Path |
         "boundary": BOUNDARY_POLICY, "resumed_from_epoch": resumed_from,
         "untrained_rows": untrained, "untrained_fill": "normal(0, std of the trained rows)",
     }
-    return EmbeddingTable(list(prepared.vocab.tokens), matrix, meta)
+    return EmbeddingTable(list(prepared.vocab.tokens), matrix, meta, trained=trained)
 
 
 def _fit(params, state, rows, cols, logx, fx, config, device, backend, threads, checkpoint_dir, progress,

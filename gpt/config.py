@@ -12,7 +12,7 @@ from pathlib import Path
 
 from corpus.errors import InputError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: geometric evaluation schedule, per-seed tables, one decay policy, scaled sinusoids
 
 EMBEDDING_MODES = ("learned", "init", "frozen")
 POSITIONS = ("learned", "sinusoidal", "rope", "alibi", "none")
@@ -24,6 +24,17 @@ class GPTConfig:
 
     The defaults suit the default corpus (about 600k train tokens) on a 2-core CPU: a 2M-parameter model
     that reads its 1M-token budget (a little under two epochs) in a few minutes.
+
+    Weight decay, one policy for every arm: AdamW decays the matrices of the transformer blocks' linear
+    layers (and a table's projection, a matrix only projected arms have). It never decays token rows or
+    the output head, whether the head is tied to the embedding (learned, init), untied beside a frozen table,
+    or the frozen arm's trainable rows; nor positions, norms and biases. So the arms differ in the
+    optimizer only by the parameters an arm adds or freezes. Every group has the same learning rate.
+
+    Evaluation: the val loss is measured on a fixed sample of ``eval_windows`` windows at step 0 and at
+    ``evals`` steps spaced geometrically up to the last (dense early, where the curves move fastest), so a
+    figure read off the curve, such as the tokens an arm needs to reach the baseline's final loss, is
+    resolved at every budget; a checkpoint is written every ``checkpoint_interval`` steps and at the end.
     """
 
     # model shape
@@ -38,6 +49,7 @@ class GPTConfig:
     # token and position embeddings
     embedding: str = "learned"  # learned | init | frozen
     table: str | None = None  # method name of the run or a vector file (init and frozen only)
+    table_seed: int | None = None  # trainer seed of a run's table (None: this run's own seed)
     rescale: bool = True  # rescale a table's rows to init_std before use
     project: bool = False  # a learned projection when the table's dim differs from d_model
     position: str = "learned"  # learned | sinusoidal | rope | alibi | none
@@ -55,8 +67,9 @@ class GPTConfig:
     grad_clip: float = 1.0
 
     # evaluation and checkpoints
-    eval_interval: int = 100  # steps between val evaluations (and checkpoints)
-    eval_windows: int = 64  # windows of the val split in the fixed val sample
+    evals: int = 24  # val evaluations after step 0, geometrically spaced up to the last step
+    eval_windows: int = 16  # windows of the val split in the fixed val sample (evenly spread over it)
+    checkpoint_interval: int = 100  # steps between checkpoints (a kill loses at most this many)
     frequent_words: int = 1000  # test loss is also reported on targets among this many most frequent ids
     seed: int = 0
 
@@ -65,8 +78,8 @@ class GPTConfig:
 
     def validate(self) -> None:
         """Raise InputError (one line) for any value that cannot make a model or a run."""
-        positive = ("d_model", "n_layer", "n_head", "context", "tokens", "batch_size", "eval_interval",
-                    "eval_windows")
+        positive = ("d_model", "n_layer", "n_head", "context", "tokens", "batch_size", "evals", "eval_windows",
+                    "checkpoint_interval")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise InputError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
@@ -90,6 +103,8 @@ class GPTConfig:
             raise InputError("a learned embedding takes no table")
         if self.embedding != "learned" and not self.table:
             raise InputError(f"embedding mode {self.embedding} needs a table (e.g. {self.embedding}:skipgram)")
+        if self.table_seed is not None and (self.embedding == "learned" or self.table_seed < 0):
+            raise InputError(f"table-seed {self.table_seed} needs a table and must not be negative")
 
     @property
     def tokens_per_step(self) -> int:
@@ -99,6 +114,16 @@ class GPTConfig:
     def steps(self) -> int:
         """Optimizer steps the token budget buys (the last step may overshoot it by under one batch)."""
         return -(-self.tokens // self.tokens_per_step)
+
+    @property
+    def trainer_seed(self) -> int:
+        """The seed of the run's table to use: ``table_seed``, or the run's own seed."""
+        return self.seed if self.table_seed is None else self.table_seed
+
+    def eval_steps(self) -> list[int]:
+        """The steps after which the val loss is measured: 0, then ``evals`` distinct steps spaced
+        geometrically from 1 to the last step (all of them when there are fewer steps than that)."""
+        return eval_schedule(self.steps, self.evals)
 
     @property
     def head_tied(self) -> bool:
@@ -119,6 +144,26 @@ class GPTConfig:
 
     def replace(self, **changes) -> "GPTConfig":
         return dataclasses.replace(self, **changes)
+
+
+def eval_schedule(steps: int, evals: int) -> list[int]:
+    """Step 0 and ``min(evals, steps)`` distinct steps in ``[1, steps]``, geometrically spaced, ``steps`` last.
+
+    Rounding makes the first geometric points collide (1, 1.3, 1.7 ...), so the grid is refined until it
+    holds enough distinct steps; the result depends on its arguments alone.
+    """
+    import math
+
+    wanted = min(evals, steps)
+    points: list[int] = []
+    n = wanted
+    while len(points) < wanted:
+        ratio = steps ** (1.0 / (n - 1)) if n > 1 else 1.0
+        points = sorted({min(steps, max(1, round(ratio ** i))) for i in range(n)} | {steps})
+        n += 1
+    if len(points) > wanted:  # keep the last step, drop the surplus among the earliest
+        points = points[len(points) - wanted:]
+    return [0] + points
 
 
 def parse_embedding(spec: str) -> tuple[str, str | None]:

@@ -3,8 +3,9 @@
 - ``learned``: a ``(V, d)`` parameter, random normal init, trained.
 - ``init``: the same parameter, its rows copied from an aligned table (rescaled to the init std unless told
   not to); rows the table lacks keep their random init; everything trains.
-- ``frozen``: the table is a buffer (no gradient, the optimizer never sees it); only the rows it lacks
-  (specials, words the table does not know) are a small trainable parameter.
+- ``frozen``: the table is a buffer (no gradient, the optimizer never sees it); only the rows it has no
+  trained value for (words it lacks, rows its trainer never trained) and the specials are a small trainable
+  parameter.
 
 A table whose dim differs from ``d_model`` goes through a learned linear projection (``project``).
 This module also finds tables (a method name of the run or a vector file) and aligns them to the vocabulary.
@@ -22,21 +23,39 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from corpus.errors import InputError
+from corpus.vocab import SPECIALS
 from gpt.config import GPTConfig
 
 
-def load_table(table: str, run_dir: str | Path):
-    """Load the EmbeddingTable named ``table``: ``run_dir/embeddings/<table>.npz`` first, else a vector file."""
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes (a table file is a few MB: read at once)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_table(table: str, run_dir: str | Path, seed: int = 0):
+    """Load the EmbeddingTable named ``table`` and its path.
+
+    A method name (``skipgram``) is the run's table trained with ``seed`` (``embeddings/<table>.npz`` for
+    seed 0, ``embeddings/seed<k>/<table>.npz`` otherwise; its recorded seed must be ``seed``); anything else
+    is a vector file.
+    """
     from vectors import EmbeddingTable
     from vectors.formats import load_vectors
+    from vectors.trainer import table_dir
 
-    native = Path(run_dir) / "embeddings" / f"{table}.npz"
+    native = table_dir(run_dir, seed) / f"{table}.npz"
     if "/" not in table and native.is_file():
-        return EmbeddingTable.load(native), native
+        loaded = EmbeddingTable.load(native)
+        made_with = loaded.meta.get("config", {}).get("seed", seed)
+        if made_with != seed:
+            raise InputError(f"{native} was trained with seed {made_with}, not {seed}; "
+                             f"retrain it (`python -m pipelines.pretrain --seed {seed} --force`)")
+        return loaded, native
     path = Path(table)
     if path.is_file():
         return load_vectors(path, format="auto"), path
-    raise InputError(f"no table {table!r}: neither {native} (run `make pretrain`) nor a vector file")
+    hint = "make pretrain" if seed == 0 else f"python -m pipelines.pretrain --seed {seed}"
+    raise InputError(f"no table {table!r}: neither {native} (run `{hint}`) nor a vector file")
 
 
 @dataclass(frozen=True)
@@ -44,7 +63,8 @@ class AlignedTable:
     """A table's rows in vocabulary order, ready to copy into the model."""
 
     matrix: np.ndarray  # (V, dim) float32; rows the table lacks are zero
-    found: np.ndarray  # (V,) bool
+    found: np.ndarray  # (V,) bool: rows the table holds a trained value for
+    special: np.ndarray  # (V,) bool: the vocabulary's specials (<pad>, <unk>, <eos>)
     coverage: float  # fraction of the vocabulary the table covers
     rescale_factor: float | None  # what the rows were multiplied by (None: not rescaled)
     sha256: str  # of the aligned rows, so a retrained table reruns the GPT stage
@@ -53,13 +73,22 @@ class AlignedTable:
     def dim(self) -> int:
         return int(self.matrix.shape[1])
 
+    @property
+    def trainable(self) -> np.ndarray:
+        """(V,) bool: the rows that still train when the table is frozen: every row the table has no trained
+        value for, and the specials (never frozen: they mean something only to this model)."""
+        return ~self.found | self.special
+
     def summary(self) -> dict:
         return {"dim": self.dim, "coverage": self.coverage, "found": int(self.found.sum()),
                 "rescale_factor": self.rescale_factor, "sha256": self.sha256}
 
 
-def align_table(table, vocab_tokens: list[str], config: GPTConfig) -> AlignedTable:
-    """Align ``table`` to the vocabulary and rescale its rows to ``config.init_std`` (unless not asked)."""
+def align_table(table, vocab_tokens: list[str], config: GPTConfig, specials=SPECIALS) -> AlignedTable:
+    """Align ``table`` to the vocabulary and rescale its rows to ``config.init_std`` (unless not asked).
+
+    Only rows the table marks as trained are used; the scale is measured on them alone.
+    """
     from vectors.align import align_to_vocab, rescale
 
     aligned = align_to_vocab(table, list(vocab_tokens), fill="zero", seed=config.seed)
@@ -79,15 +108,16 @@ def align_table(table, vocab_tokens: list[str], config: GPTConfig) -> AlignedTab
         matrix[found] = np.asarray(rows, dtype=np.float32)
         factor = float(factor)
     matrix[~found] = 0.0
+    special = np.isin(np.asarray(vocab_tokens, dtype=object), list(specials))
     digest = hashlib.sha256(matrix.tobytes() + found.tobytes()).hexdigest()
-    return AlignedTable(matrix, found, float(found.mean()), factor, digest)
+    return AlignedTable(matrix, found, special, float(found.mean()), factor, digest)
 
 
 class TokenEmbedding(nn.Module):
     """Token ids -> vectors of ``d_model``, in one of the three modes; also the tied output head's weight.
 
     ``table_dim`` is the width of the rows (``d_model`` unless a projection follows); ``missing`` (frozen
-    only) flags the rows the table lacks, which stay trainable.
+    only) flags the rows that stay trainable (:attr:`AlignedTable.trainable`).
     """
 
     def __init__(self, vocab_size: int, d_model: int, mode: str, table_dim: int | None = None,
@@ -108,6 +138,11 @@ class TokenEmbedding(nn.Module):
         else:
             self.weight = nn.Parameter(torch.zeros(vocab_size, self.table_dim))
         self.projection = nn.Linear(self.table_dim, d_model, bias=False) if project else None
+
+    @property
+    def trainable_rows(self) -> int:
+        """How many token rows the optimizer updates: every row, or a frozen table's trainable ones."""
+        return len(self.trainable_ids) if self.mode == "frozen" else self.vocab_size
 
     def rows(self) -> torch.Tensor:
         """The full ``(V, table_dim)`` row matrix (frozen rows with the trainable ones written in)."""

@@ -96,7 +96,7 @@ class GPT(nn.Module):
                                   project=config.project)
         self.pos = None
         if config.position in ("learned", "sinusoidal"):
-            self.pos = AdditivePositions(config.position, config.context, config.d_model)
+            self.pos = AdditivePositions(config.position, config.context, config.d_model, config.init_std)
         head_dim = config.d_model // config.n_head
         self.rotary = Rotary(head_dim, config.rope_base, config.context) if config.position == "rope" else None
         if config.position == "alibi":
@@ -130,11 +130,15 @@ class GPT(nn.Module):
             self.head.weight.normal_(0.0, std, generator=seeded_generator(cfg.seed, "head"))
 
     def param_groups(self, weight_decay: float) -> list[dict]:
-        """AdamW groups: decay on matrices of linear layers; none on embeddings, positions, norms, biases."""
-        linear_weights = {id(m.weight) for m in self.modules() if isinstance(m, nn.Linear)}
-        params = [p for p in self.parameters() if p.requires_grad]
-        decay = [p for p in params if id(p) in linear_weights]
-        other = [p for p in params if id(p) not in linear_weights]
+        """AdamW groups under the one decay policy of every arm (see :class:`GPTConfig`): decay on the matrices
+        of the blocks' linear layers (and a table's projection); none on token rows, the output head (tied,
+        untied or beside a frozen table alike), positions, norms and biases."""
+        decay, other = [], []
+        for name, p in self.named_parameters():
+            if not p.requires_grad:
+                continue
+            matrix = (name.startswith("blocks.") and p.ndim == 2) or name == "tok.projection.weight"
+            (decay if matrix else other).append(p)
         return [{"params": decay, "weight_decay": weight_decay}, {"params": other, "weight_decay": 0.0}]
 
     def num_parameters(self, trainable_only: bool = True) -> int:

@@ -8,6 +8,13 @@
 
 Additive kinds (learned, sinusoidal) act once on the input; rope and alibi act inside attention, through
 :class:`Rotary` and :func:`alibi_bias`.
+
+Both additive kinds enter at the token rows' scale. Token rows start with std ``init_std`` (0.02; a table is
+rescaled to it) and so does a learned position table; the raw sinusoidal table has entries of RMS
+1/sqrt(2) (each sin/cos pair has unit norm), 35 times larger, which would bury the tokens under the positions
+at init. It is therefore multiplied by ``init_std * sqrt(2)``, which gives its entries RMS ``init_std`` too.
+Scaling the tokens up by sqrt(d_model) instead (Vaswani et al.) would move every token arm, the frozen
+tables and the learned positions off the scale the rest of the init assumes.
 """
 
 from __future__ import annotations
@@ -32,15 +39,19 @@ def sinusoidal_table(length: int, dim: int, base: float = 10000.0) -> torch.Tens
 
 
 class AdditivePositions(nn.Module):
-    """Absolute positions added to the token embeddings: a learned table or the fixed sinusoidal one."""
+    """Absolute positions added to the token embeddings: a learned table or the fixed sinusoidal one.
 
-    def __init__(self, kind: str, context: int, dim: int):
+    ``std`` is the token rows' init std; the sinusoidal table is scaled so its entries have that RMS.
+    """
+
+    def __init__(self, kind: str, context: int, dim: int, std: float = 0.02):
         super().__init__()
         self.kind = kind
+        self.scale = std * math.sqrt(2.0)  # sinusoidal entries have RMS 1/sqrt(2): scaled, RMS std
         if kind == "learned":
             self.table = nn.Parameter(torch.zeros(context, dim))
         elif kind == "sinusoidal":
-            self.register_buffer("table", sinusoidal_table(context, dim), persistent=False)
+            self.register_buffer("table", sinusoidal_table(context, dim) * self.scale, persistent=False)
         else:
             raise ValueError(f"not an additive position kind: {kind}")
 
@@ -50,7 +61,7 @@ class AdditivePositions(nn.Module):
             if self.kind == "learned":
                 raise InputError(f"context {length} is longer than the learned position table "
                                  f"({self.table.shape[0]} positions)")
-            self.table = sinusoidal_table(length, self.table.shape[1]).to(self.table.device)
+            self.table = (sinusoidal_table(length, self.table.shape[1]) * self.scale).to(self.table.device)
         return self.table[:length]
 
 

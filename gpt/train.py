@@ -1,10 +1,11 @@
 """Training a GPT variant on a prepared corpus: AdamW, warmup + cosine, clipping, val curve, exact resume.
 
 Files of one run, under ``runs/<name>/gpt/<variant>/seed<k>/``:
-``config.json`` (the run's record), ``checkpoint.pt`` (state after the last evaluation; the final weights
-once done), ``curve.csv`` (``tokens,step,val_loss,val_ppl,train_loss,lr,seconds``) and ``result.json`` (test
-loss and perplexity, also split by frequent and rare target words; ``train_seconds``, the time spent in
-training steps, evaluation excluded; tokens; parameters).
+``config.json`` (the run's record), ``checkpoint.pt`` (state every ``checkpoint_interval`` steps; the final
+weights once done), ``curve.csv`` (``tokens,step,val_loss,val_ppl,train_loss,lr,seconds`` at step 0 and at
+geometrically spaced steps, :meth:`GPTConfig.eval_steps`) and ``result.json`` (test loss and perplexity, also
+split by frequent and rare target words; ``train_seconds``, the time spent in training steps, and
+``eval_seconds``, in the curve's evaluations; tokens; parameters; ``trainable_token_rows``).
 A finished run with the same record is skipped; an unfinished one resumes from its checkpoint, seeing the
 same batches and dropout masks it would have seen without the interruption.
 
@@ -32,7 +33,7 @@ from gpt import distributed
 from gpt.checkpoint import read_checkpoint, save_checkpoint
 from gpt.config import FORMAT_VERSION, GPTConfig, table_label, variant_name
 from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch
-from gpt.embedding import AlignedTable, align_table, load_table
+from gpt.embedding import AlignedTable, align_table, file_sha256, load_table
 from gpt.model import GPT, seeded_generator
 
 CURVE_COLUMNS = ("tokens", "step", "val_loss", "val_ppl", "train_loss", "lr", "seconds")
@@ -125,16 +126,28 @@ def train_step(step_model, model: GPT, optimizer: torch.optim.Optimizer, x: torc
     return loss_value
 
 
+def _relative(path: Path, run_dir: str | Path) -> str:
+    """``path`` relative to the run directory when inside it (a run directory can move), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(run_dir).resolve()))
+    except ValueError:
+        return str(path)
+
+
 def make_record(config: GPTConfig, variant: str, vocab_size: int, corpus_hash: str,
-                table: AlignedTable | None, source: str | None) -> dict:
-    """What identifies a run: equal records mean a finished run is skipped and a checkpoint resumed."""
+                table: AlignedTable | None, source: dict | None) -> dict:
+    """What identifies a run: equal records mean a finished run is skipped and a checkpoint resumed.
+
+    ``source`` names the table's file (relative to the run directory when inside it) and its sha256; None
+    for a table given in memory."""
     return {
         "format_version": FORMAT_VERSION,
         "variant": variant,
         "config": config.to_dict(),
         "vocab_size": vocab_size,
         "corpus_hash": corpus_hash,
-        "table": None if table is None else {"name": config.table, "source": source, **table.summary()},
+        "table": None if table is None else {"name": config.table, **(source or {"file": None}),
+                                             "trainable_rows": int(table.trainable.sum()), **table.summary()},
         "head": "tied" if config.head_tied else "untied",
     }
 
@@ -199,7 +212,7 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
     # every process has read the run directory; nothing is written to it before this point
     distributed.agree(None if state is None else state["step"], context, "checkpoints")
     vocab_size = record["vocab_size"]
-    missing = torch.from_numpy(~table.found) if table is not None and config.embedding == "frozen" else None
+    missing = torch.from_numpy(table.trainable) if table is not None and config.embedding == "frozen" else None
     model = GPT(config, vocab_size, table.dim if table is not None else None, missing)
     model.init_weights(table)
     model.to(device)
@@ -207,13 +220,14 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
     dropout_seed = int(torch.randint(2**62, (1,), generator=seeded_generator(config.seed, "dropout")))
     torch.manual_seed(dropout_seed + context.rank)  # independent dropout masks on each shard
 
-    step, curve, train_seconds, loss_sum, loss_count = 0, [], 0.0, 0.0, 0
+    step, curve, train_seconds, loss_sum, loss_count, eval_seconds = 0, [], 0.0, 0.0, 0, 0.0
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         restore_rng(state, context, device)
         step, curve, train_seconds = state["step"], [list(r) for r in state["curve"]], state["train_seconds"]
         loss_sum, loss_count = state.get("loss_sum", 0.0), state.get("loss_count", 0)
+        eval_seconds = state.get("eval_seconds", 0.0)
         log(f"{files.directory}: resuming at step {step} of {config.steps}")
     if context.is_main:
         files.result.unlink(missing_ok=True)
@@ -224,7 +238,7 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
     tps = config.tokens_per_step
 
     def checkpoint() -> None:
-        extra = {"loss_sum": loss_sum, "loss_count": loss_count}
+        extra = {"loss_sum": loss_sum, "loss_count": loss_count, "eval_seconds": eval_seconds}
         if context.is_distributed:
             cuda_rng = torch.cuda.get_rng_state() if device.startswith("cuda") else None
             extra["rng_ranks"] = distributed.gather((torch.get_rng_state(), cuda_rng), context)
@@ -232,16 +246,19 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
             save_checkpoint(files.checkpoint, model, optimizer, record, step, curve, train_seconds, extra=extra)
         distributed.barrier(context)
 
+    eval_at = set(config.eval_steps())
+
     def evaluate() -> None:
-        nonlocal loss_sum, loss_count
+        nonlocal loss_sum, loss_count, eval_seconds
         if context.is_main:  # the unwrapped model, on rank 0 alone
+            started = time.perf_counter()
             val_loss = float(token_losses(model, val, EVAL_BATCH, device).mean())
+            eval_seconds += time.perf_counter() - started
             train_loss = loss_sum / loss_count if loss_count else None
             curve.append([step * tps, step, val_loss, math.exp(min(val_loss, 700.0)), train_loss,
                           lr_at(config, max(step - 1, 0)), round(train_seconds, 3)])
             write_curve(files.curve, curve)
         loss_sum, loss_count = 0.0, 0
-        checkpoint()
 
     if not curve:
         evaluate()  # the curve starts at the untrained model
@@ -265,9 +282,10 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
             loss_sum, loss_count = loss_sum + loss_value, loss_count + 1
             bar.update(tps)
             bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
-            if step % config.eval_interval == 0 or step == config.steps:
+            if step in eval_at:
                 evaluate()
-            elif stop_after is not None and step >= stop_after:
+            paused = stop_after is not None and step >= stop_after
+            if step % config.checkpoint_interval == 0 or step == config.steps or paused:
                 checkpoint()
             if stop_after is not None and step >= stop_after and step < config.steps:
                 return None
@@ -276,12 +294,13 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
         del step_model  # a DDP wrapper must be gone before its process group (see gpt.distributed)
     result = None
     if context.is_main:
-        result = finish(prepared, model, config, files, record, curve, train_seconds, device, context.world_size)
+        result = finish(prepared, model, config, files, record, curve, train_seconds, device, context.world_size,
+                        eval_seconds)
     return distributed.broadcast(result, context)
 
 
 def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dict, curve: list,
-           train_seconds: float, device: str, world_size: int = 1) -> dict:
+           train_seconds: float, device: str, world_size: int = 1, eval_seconds: float = 0.0) -> dict:
     """Test loss (all of the test split; also on frequent and rare target words) into ``result.json``.
 
     ``world_size``: the processes that trained it (``tokens_per_second`` counts all of them).
@@ -311,8 +330,10 @@ def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dic
         "tokens": tokens,
         "steps": config.steps,
         "train_seconds": train_seconds,
+        "eval_seconds": eval_seconds,  # the val curve's evaluations (the final test pass excluded)
         "tokens_per_second": tokens / train_seconds if train_seconds > 0 else None,
         "trainable_parameters": model.num_parameters(trainable_only=True),
+        "trainable_token_rows": model.tok.trainable_rows,
         "total_parameters": model.num_parameters(trainable_only=False),
         "embedding": config.embedding,
         "position": config.position,
@@ -341,10 +362,10 @@ def train_variant(run_dir: str | Path, config: GPTConfig, variant: str | None = 
     aligned = source = label = None
     if config.embedding != "learned":
         if table is None:
-            table, path = load_table(config.table, run_dir)
-            source = str(path)
+            table, path = load_table(config.table, run_dir, config.trainer_seed)
+            source = {"file": _relative(path, run_dir), "file_sha256": file_sha256(path)}
         label = table_label(config.table)
-        aligned = align_table(table, prepared.vocab.tokens, config)
+        aligned = align_table(table, prepared.vocab.tokens, config, prepared.vocab.specials)
         scale = f", rows rescaled x{aligned.rescale_factor:.4g}" if aligned.rescale_factor is not None else ""
         log(f"table {config.table}: {int(aligned.found.sum()):,} of {len(aligned.found):,} vocabulary words "
             f"({aligned.coverage:.1%}), dim {aligned.dim}{scale}")

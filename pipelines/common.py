@@ -6,6 +6,7 @@ Exit codes: 0 done; 2 bad input or usage (one line on stderr, no traceback); 1 a
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from pathlib import Path
 
@@ -30,6 +31,28 @@ device_option = click.option(
     show_default=True,
     help="Torch device; auto picks CUDA when present.",
 )
+
+
+COUNT = click.IntRange(min=1)  # every count option: a value below 1 is one line and exit 2
+
+
+class TokenCount(click.ParamType):
+    """A token count: ``200000``, ``2e5``, ``200k`` or ``1M``."""
+
+    name = "N"
+    _pattern = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmg]?)\s*$", re.IGNORECASE)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            number = value
+        else:
+            match = self._pattern.match(str(value))
+            if not match:
+                self.fail(f"{value!r} is not a token count (e.g. 200000, 200k, 1M)", param, ctx)
+            number = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[match.group(2).lower()]
+        if number < 1:
+            self.fail(f"{value!r} must be at least 1", param, ctx)
+        return int(round(number))
 
 
 def resolve_device(name: str) -> str:

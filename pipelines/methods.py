@@ -34,6 +34,19 @@ def build_config(method: str, options: dict):
     raise ValueError(f"unknown method {method!r}")
 
 
+def config_from_dict(method: str, data: dict):
+    """The trainer config of ``method`` saved as ``data`` (a table report's ``config``)."""
+    if method == "glove":
+        from glove.config import GloveConfig
+
+        return GloveConfig.from_dict(data)
+    if method in ("cbow", "skipgram"):
+        from w2v.config import Word2VecConfig
+
+        return Word2VecConfig.from_dict(data)
+    raise ValueError(f"unknown method {method!r}")
+
+
 def train_method(method: str, prepared, config, *, checkpoint_dir, progress: bool):
     """Train one table; returns a vectors.EmbeddingTable whose meta holds the report keys."""
     if method == "glove":

@@ -13,7 +13,7 @@ import click
 from corpus.prepare import PrepareConfig, ensure_prepared
 from corpus.prepared import PreparedCorpus
 from corpus.sources import resolve_sources
-from pipelines.common import handle_errors, main_entry, run_dir_option, show_progress
+from pipelines.common import COUNT, handle_errors, main_entry, run_dir_option, show_progress
 
 
 def prepare_options(func=None, *, seed_flag: str = "--seed"):
@@ -28,9 +28,9 @@ def prepare_options(func=None, *, seed_flag: str = "--seed"):
                      help="'default' (gensim's Wikipedia sample + Lee news), 'tinystories' or 'text8' "
                           "(downloaded once), or a FILE, DIR or GLOB of text or JSONL files (plain, .gz, "
                           ".bz2 or .xz)."),
-        click.option("--min-count", type=int, default=5, show_default=True,
+        click.option("--min-count", type=COUNT, default=5, show_default=True,
                      help="Drop words seen fewer times in the train split (they become <unk>)."),
-        click.option("--max-vocab", type=int, default=None, help="At most this many entries, specials included."),
+        click.option("--max-vocab", type=COUNT, default=None, help="At most this many entries, specials included."),
         click.option("--no-lowercase", is_flag=True, help="Keep case (default: lowercase everything)."),
         click.option("--val-fraction", type=float, default=0.01, show_default=True),
         click.option("--test-fraction", type=float, default=0.01, show_default=True),
@@ -47,7 +47,7 @@ def prepare_options(func=None, *, seed_flag: str = "--seed"):
                      help="Where downloaded corpora (tinystories, text8) are kept [~/.cache/w2v-gpt]."),
         click.option("--tokenizer", type=click.Choice(["word", "bpe"]), default="word", show_default=True,
                      help="Word-level tokens, or BPE subwords trained on the train split."),
-        click.option("--vocab-size", type=int, default=None, help="BPE vocabulary size (with --tokenizer bpe)."),
+        click.option("--vocab-size", type=COUNT, default=None, help="BPE vocabulary size (with --tokenizer bpe)."),
         click.option(seed_flag, "split_seed", type=int, default=0, show_default=True,
                      help="Seed of the document split."),
     ]

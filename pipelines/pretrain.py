@@ -1,7 +1,8 @@
 """``python -m pipelines.pretrain``: prepare the corpus when needed, then train every asked-for table.
 
 Each method writes ``<run-dir>/embeddings/<method>.npz`` (native), ``<method>.txt`` (word2vec text) and
-``<method>.json`` (the report). A method whose report shows the same config on the same corpus is skipped;
+``<method>.json`` (the report); with ``--seed k`` other than 0 into ``embeddings/seed<k>/``, so the tables of
+several seeds live side by side (``compare`` pairs GPT seed k with tables of seed k). A method whose report shows the same config on the same corpus is skipped;
 an interrupted one resumes from its per-epoch checkpoint.
 """
 
@@ -14,10 +15,11 @@ import click
 
 from corpus.errors import InputError
 from corpus.prepared import PreparedCorpus
-from pipelines.common import device_option, handle_errors, main_entry, resolve_device, run_dir_option, show_progress
+from pipelines.common import (COUNT, device_option, handle_errors, main_entry, resolve_device, run_dir_option,
+                              show_progress)
 from pipelines.methods import METHODS, build_config, train_method
 from pipelines.prepare import describe, prepare_from_options, prepare_options
-from vectors.trainer import available_cores
+from vectors.trainer import available_cores, table_dir
 
 
 def open_or_prepare(ctx: click.Context, run_dir: Path, prepare_args: dict, quiet: bool) -> PreparedCorpus:
@@ -57,18 +59,19 @@ def parse_methods(value: str) -> list[str]:
 @run_dir_option
 @prepare_options(seed_flag="--split-seed")
 @click.option("--methods", default=",".join(METHODS), show_default=True, help="Comma list of methods to train.")
-@click.option("--dim", type=int, default=128, show_default=True, help="Vector size (the GPT's d_model).")
-@click.option("--window", type=int, default=None, help="Context window [word2vec 5, GloVe 10].")
-@click.option("--negative", type=int, default=5, show_default=True, help="Negative samples per target (word2vec).")
+@click.option("--dim", type=COUNT, default=128, show_default=True, help="Vector size (the GPT's d_model).")
+@click.option("--window", type=COUNT, default=None, help="Context window [word2vec 5, GloVe 10].")
+@click.option("--negative", type=COUNT, default=5, show_default=True, help="Negative samples per target (word2vec).")
 @click.option("--noise", type=click.Choice(["pair", "window"]), default=None,
               help="Skip-gram noise words: fresh per (context, centre) pair as gensim [pair], or shared across a "
                    "centre's window (Ji et al. 2016; faster).")
 @click.option("--sample", type=float, default=1e-3, show_default=True, help="Subsampling threshold (word2vec).")
-@click.option("--epochs", type=int, default=None, help="Passes over the train split [word2vec 5, GloVe 15].")
+@click.option("--epochs", type=COUNT, default=None, help="Passes over the train split [word2vec 5, GloVe 15].")
 @click.option("--alpha", type=float, default=None,
               help="Initial learning rate [skip-gram 0.025, CBOW 0.05, GloVe 0.05].")
-@click.option("--threads", type=int, default=None, help="Worker threads [all cores]; 1 is bit-reproducible.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the trainers.")
+@click.option("--threads", type=COUNT, default=None, help="Worker threads [all cores]; 1 is bit-reproducible.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the trainers; tables of a seed k > 0 go to embeddings/seed<k>/.")
 @click.option("--export-vectors", type=click.Choice(["in", "out", "sum"]), default=None,
               help="Which vectors form the table [word2vec in, GloVe sum (W + W~)].")
 @click.option("--x-max", type=float, default=100.0, show_default=True,
@@ -105,29 +108,32 @@ def trainer_defaults() -> dict:
 
 def train_tables(run_dir: Path, prepared: PreparedCorpus, methods: list[str], options: dict,
                  force: bool = False, progress: bool = False, log=click.echo) -> dict[str, dict]:
-    """Train (or find up to date) each method's table; write .npz, .txt and .json; return the reports."""
+    """Train (or find up to date) each method's table with the options' seed; return the reports."""
+    return {method: train_table(run_dir, prepared, method, build_config(method, options), force, progress, log)
+            for method in methods}
+
+
+def train_table(run_dir: Path, prepared: PreparedCorpus, method: str, config, force: bool = False,
+                progress: bool = False, log=click.echo) -> dict:
+    """Train (or find up to date) one table of ``config`` into the run's directory for ``config.seed``
+    (:func:`vectors.trainer.table_dir`): .npz, .txt and .json; return its report."""
     from corpus.atomic import write_json
     from vectors.formats import save_word2vec
 
-    out = Path(run_dir) / "embeddings"
-    reports = {}
-    for method in methods:
-        config = build_config(method, options)
-        config_dict = config.to_dict()
-        if not force and is_up_to_date(out, method, config_dict, prepared.content_hash):
-            log(f"{method}: up to date ({out / method}.npz)")
-            reports[method] = json.loads((out / f"{method}.json").read_text(encoding="utf-8"))
-            continue
-        table = train_method(method, prepared, config, checkpoint_dir=out / ".checkpoints" / method,
-                             progress=progress)
-        table.save(out / f"{method}.npz")
-        save_word2vec(table, out / f"{method}.txt")
-        write_json(out / f"{method}.json", table.meta)
-        meta = reports[method] = table.meta
-        log(f"{method}: {len(table):,} x {table.dim} in {meta['train_seconds']:.1f}s "
-            f"({meta['words_per_second']:,.0f} words/s), loss per epoch "
-            + " ".join(f"{x:.4f}" for x in meta["loss_per_epoch"]) + f" -> {out / method}.npz")
-    return reports
+    out = table_dir(run_dir, config.seed)
+    config_dict = config.to_dict()
+    if not force and is_up_to_date(out, method, config_dict, prepared.content_hash):
+        log(f"{method}: up to date ({out / method}.npz)")
+        return json.loads((out / f"{method}.json").read_text(encoding="utf-8"))
+    table = train_method(method, prepared, config, checkpoint_dir=out / ".checkpoints" / method, progress=progress)
+    table.save(out / f"{method}.npz")
+    save_word2vec(table, out / f"{method}.txt")
+    write_json(out / f"{method}.json", table.meta)
+    meta = table.meta
+    log(f"{method}: {len(table):,} x {table.dim} in {meta['train_seconds']:.1f}s "
+        f"({meta['words_per_second']:,.0f} words/s), loss per epoch "
+        + " ".join(f"{x:.4f}" for x in meta["loss_per_epoch"]) + f" -> {out / method}.npz")
+    return meta
 
 
 _PREPARE_PARAMS = {"corpus_spec", "min_count", "max_vocab", "no_lowercase", "val_fraction", "test_fraction",

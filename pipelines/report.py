@@ -111,14 +111,18 @@ def _compare_section(title: str, summary: dict, image: str) -> list[str]:
     lines = [f"## {title}", "",
              f"{budget['tokens']:,} training tokens per run, {budget['seeds']} seed(s), d_model {budget['d_model']}, "
              f"{budget['n_layer']} layers, {budget['n_head']} heads, context {budget['context']}, on {budget['device']}. "
-             f"Differences are paired by seed against `{summary['baseline']}`, with 95% t-intervals.", "",
-             "| variant | test loss | Δ vs baseline [95% CI] | verdict | Δ on rare tokens |", "|---|---|---|---|---|"]
+             f"Differences are paired by seed against `{summary['baseline']}`, with 95% t-intervals. "
+             f"{summary['interval_covers']} Verdicts use Holm-adjusted p-values "
+             f"({summary['multiple_comparisons']}).", "",
+             "| variant | test loss | Δ vs baseline [95% CI] | p (Holm) | verdict | Δ on rare tokens |",
+             "|---|---|---|---|---|---|"]
     for name, row in summary["variants"].items():
         diff = row["difference"]
         rare = "–" if row.get("difference_rare") is None else f"{row['difference_rare']['mean']:+.4f}"
         ci = "baseline" if diff is None else (f"{diff['mean']:+.4f}" + (
             f" [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]" if diff["ci_low"] is not None else ""))
-        lines.append(f"| {name} | {row['test_loss']['mean']:.4f} | {ci} | {row['verdict'] or '—'} | "
+        p_holm = _fmt(diff["p_value_holm"], 3) if diff else "–"
+        lines.append(f"| {name} | {row['test_loss']['mean']:.4f} | {ci} | {p_holm} | {row['verdict'] or '—'} | "
                      f"{rare} |")
     return lines + ["", f"![validation loss]({image})", ""]
 

@@ -1,17 +1,21 @@
-"""The statistics of the comparison: paired differences with t-intervals, verdicts, curve crossings.
+"""The statistics of the comparison: paired differences with t-intervals, Holm-adjusted verdicts, curve
+crossings.
 
-Seeds pair the runs: for one seed every variant sees the same batches and the same init of every weight
-but the token embedding, so the per-seed difference from the baseline removes the seed's own luck.
+Seeds pair the runs: for one seed every variant sees the same batches, the same init of every weight but
+the token embedding, and tables pretrained with that seed, so the per-seed difference from the baseline
+removes the luck the variants share and keeps the tables' own. Several variants are tested against one
+baseline, so each study's p-values are adjusted together (Holm 1979) and the verdicts use the adjusted ones.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no difference found at this budget"
+ALPHA = 0.05  # family-wise error rate of a study's verdicts
 
 
 @dataclass(frozen=True)
@@ -25,16 +29,18 @@ class PairedDifference:
     ci_high: float | None
     p_value: float | None
     verdict: str
+    p_value_holm: float | None = None  # set by holm(): adjusted across the variants of the study
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def paired_difference(variant: list[float], baseline: list[float], confidence: float = 0.95) -> PairedDifference:
-    """Mean of ``variant - baseline`` over paired seeds with its two-sided t-interval and verdict.
+    """Mean of ``variant - baseline`` over paired seeds with its two-sided t-interval and unadjusted verdict.
 
     The verdict is "better" when the whole interval lies below zero, "worse" when above, and otherwise
-    "no difference found at this budget" (also with a single seed, where no interval exists).
+    "no difference found at this budget" (also with a single seed, where no interval exists). A study of
+    several variants replaces it by the Holm-adjusted verdict of :func:`holm`.
     """
     from scipy import stats
 
@@ -55,6 +61,34 @@ def paired_difference(variant: list[float], baseline: list[float], confidence: f
         p_value = float(stats.ttest_rel(variant, baseline).pvalue)
     verdict = BETTER if high < 0 else WORSE if low > 0 else NO_DIFFERENCE
     return PairedDifference(n, mean, std, low, high, p_value, verdict)
+
+
+def holm_adjust(p_values: list[float | None]) -> list[float | None]:
+    """Holm's step-down adjusted p-values (None stays None and is not counted in the family).
+
+    Sorted ascending, the i-th smallest of m p-values becomes ``max_{j <= i} min(1, (m - j + 1) p_(j))``.
+    """
+    present = [(p, i) for i, p in enumerate(p_values) if p is not None]
+    adjusted: list[float | None] = [None] * len(p_values)
+    m, running = len(present), 0.0
+    for rank, (p, i) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def holm(differences: dict[str, PairedDifference], alpha: float = ALPHA) -> dict[str, PairedDifference]:
+    """The differences of one study with ``p_value_holm`` set and the verdicts decided by it: "better" or
+    "worse" (by the sign of the mean) when the adjusted p-value is below ``alpha``, else no difference."""
+    names = list(differences)
+    adjusted = holm_adjust([differences[n].p_value for n in names])
+    out = {}
+    for name, p_holm in zip(names, adjusted):
+        diff = differences[name]
+        significant = p_holm is not None and p_holm < alpha and diff.mean != 0.0
+        verdict = (BETTER if diff.mean < 0 else WORSE) if significant else NO_DIFFERENCE
+        out[name] = replace(diff, p_value_holm=p_holm, verdict=verdict)
+    return out
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

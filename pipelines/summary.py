@@ -11,9 +11,13 @@ import math
 from pathlib import Path
 
 from corpus.atomic import atomic_path, write_json
-from pipelines.stats import mean_std, paired_difference, tokens_to_reach
+from pipelines.stats import ALPHA, holm, mean_std, paired_difference, tokens_to_reach
 
-SUMMARY_FORMAT_VERSION = 1
+SUMMARY_FORMAT_VERSION = 2  # 2: Holm-adjusted verdicts, per-seed tables, eval seconds
+INTERVAL_COVERS = "Each interval is over seeds: seed k sets the GPT's init, its batches and dropout{tables} (not " \
+                  "other corpora, model sizes or budgets)."
+TABLE_SEEDS = (", and the tables it uses were pretrained with seed k, so the intervals cover the GPT's and the "
+               "tables' randomness together")
 
 
 def read_curve(path: Path) -> tuple[list[float], list[float]]:
@@ -28,10 +32,12 @@ def _stat(values: list[float]) -> dict:
     return {"mean": mean, "std": None if math.isnan(std) else std, "per_seed": values}
 
 
-def _pretrain_seconds(report: dict | None) -> float | None:
-    if not report:
+def _pretrain_seconds(reports: list[dict] | None) -> float | None:
+    """Mean seconds to pretrain one seed's table (GloVe's counting included)."""
+    if not reports:
         return None
-    return float(report.get("train_seconds", 0.0)) + float(report.get("count_seconds", 0.0))
+    seconds = [float(r.get("train_seconds", 0.0)) + float(r.get("count_seconds", 0.0)) for r in reports]
+    return sum(seconds) / len(seconds)
 
 
 def summarize(run_dir: Path, variants, results: dict[str, list[dict]], reports: dict, base, seeds: int,
@@ -53,7 +59,9 @@ def summarize(run_dir: Path, variants, results: dict[str, list[dict]], reports: 
             "test_loss_frequent": _stat([r["test_loss_frequent"] for r in runs]),
             "test_loss_rare": _stat([r["test_loss_rare"] for r in runs]),
             "trainable_parameters": runs[0]["trainable_parameters"],
+            "trainable_token_rows": runs[0]["trainable_token_rows"],
             "gpt_train_seconds": _stat([r["train_seconds"] for r in runs]),
+            "gpt_eval_seconds": _stat([r["eval_seconds"] for r in runs]),
             "pretrain_seconds": _pretrain_seconds(reports.get(variant.table)) if variant.table else None,
             "verdict": None, "difference": None,
         }
@@ -61,15 +69,17 @@ def summarize(run_dir: Path, variants, results: dict[str, list[dict]], reports: 
         row["tokens_to_baseline_val"] = {
             "per_seed": reach,
             "mean": float(sum(reach) / len(reach)) if all(x is not None for x in reach) else None}
-        if variant.name != baseline:
-            diff = paired_difference(test, [r["test_loss"] for r in base_results])
-            row["difference"] = diff.to_dict()
-            row["verdict"] = diff.verdict
-            for part in ("frequent", "rare"):
-                row[f"difference_{part}"] = paired_difference(
-                    [r[f"test_loss_{part}"] for r in runs],
-                    [r[f"test_loss_{part}"] for r in base_results]).to_dict()
         rows[variant.name] = row
+    # One family per measure: every variant against the baseline, Holm-adjusted together.
+    others = [v.name for v in variants if v.name != baseline]
+    for key, suffix in (("difference", ""), ("difference_frequent", "_frequent"), ("difference_rare", "_rare")):
+        family = holm({name: paired_difference([r[f"test_loss{suffix}"] for r in results[name]],
+                                               [r[f"test_loss{suffix}"] for r in base_results])
+                       for name in others})
+        for name, diff in family.items():
+            rows[name][key] = diff.to_dict()
+    for name in others:
+        rows[name]["verdict"] = rows[name]["difference"]["verdict"]
     first = base_results[0]
     return {
         "format_version": SUMMARY_FORMAT_VERSION,
@@ -77,7 +87,11 @@ def summarize(run_dir: Path, variants, results: dict[str, list[dict]], reports: 
         "budget": {"tokens": first["tokens"], "steps": first["steps"], "seeds": seeds,
                    "batch_size": base.batch_size, "context": base.context, "d_model": base.d_model,
                    "n_layer": base.n_layer, "n_head": base.n_head, "device": device,
-                   "frequent_words": first["frequent_words"], "frequent_fraction": first["frequent_fraction"]},
+                   "frequent_words": first["frequent_words"], "frequent_fraction": first["frequent_fraction"],
+                   "evaluations": len(base.eval_steps()),
+                   "eval_windows": base.eval_windows},
+        "interval_covers": INTERVAL_COVERS.format(tables=TABLE_SEEDS if any(v.table for v in variants) else ""),
+        "multiple_comparisons": f"Holm over the {len(others)} variants, family-wise alpha {ALPHA}",
         "variants": rows,
     }
 
@@ -107,17 +121,26 @@ def render_markdown(summary: dict) -> str:
         f"{budget['batch_size']} x {budget['context']} tokens), {budget['seeds']} seed(s) per variant, "
         f"d_model {budget['d_model']}, {budget['n_layer']} layers, {budget['n_head']} heads, on {budget['device']}.",
         f"Differences are variant minus `{baseline}`, paired by seed (same batches and same init of every other "
-        "weight), with 95% t-intervals; lower loss is better. A verdict needs the whole interval on one side of 0.",
+        "weight), with 95% t-intervals; lower loss is better.",
+        summary["interval_covers"],
+        f"Verdicts use p-values adjusted for testing {len(summary['variants']) - 1} variants against one baseline "
+        f"(Holm, family-wise alpha {ALPHA}): a variant whose unadjusted interval excludes 0 can still be "
+        "\"no difference found\".",
+        f"Val loss is measured {budget['evaluations']} times per run (step 0, then geometrically spaced), on "
+        f"{budget['eval_windows']} windows of the val split; \"tokens to baseline val\" is interpolated between "
+        "those points.",
         "",
-        "| variant | test loss | test ppl | Δ loss vs baseline [95% CI] | verdict | tokens to baseline val |"
-        " trainable params |",
-        "|---|---|---|---|---|---|---|",
+        "| variant | test loss | test ppl | Δ loss vs baseline [95% CI] | p (Holm) | verdict | tokens to baseline val |"
+        " trainable params | trainable token rows |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in summary["variants"].items():
         reach = row["tokens_to_baseline_val"]["mean"]
+        p_holm = row["difference"]["p_value_holm"] if row["difference"] else None
         lines.append(f"| {name} | {_pm(row['test_loss'])} | {row['test_ppl']['mean']:.1f} | {_diff(row['difference'])} | "
-                     f"{row['verdict'] or '—'} | {'not reached' if reach is None else f'{reach:,.0f}'} | "
-                     f"{row['trainable_parameters']:,} |")
+                     f"{_fmt(p_holm, 3)} | {row['verdict'] or '—'} | "
+                     f"{'not reached' if reach is None else f'{reach:,.0f}'} | "
+                     f"{row['trainable_parameters']:,} | {row['trainable_token_rows']:,} |")
     lines += ["", f"## By token frequency (the {budget['frequent_words']:,} most frequent tokens are "
                   f"{100 * budget['frequent_fraction']:.1f}% of test targets)", "",
               "| variant | loss on frequent | Δ frequent [95% CI] | loss on rare | Δ rare [95% CI] |",
@@ -125,15 +148,18 @@ def render_markdown(summary: dict) -> str:
     for name, row in summary["variants"].items():
         lines.append(f"| {name} | {_pm(row['test_loss_frequent'])} | {_diff(row.get('difference_frequent'))} | "
                      f"{_pm(row['test_loss_rare'])} | {_diff(row.get('difference_rare'))} |")
-    lines += ["", "## Cost", "", "| variant | table pretraining s | GPT training s (mean) |", "|---|---|---|"]
+    lines += ["", "## Cost", "", "| variant | table pretraining s (per seed) | GPT training s (mean) | "
+                                 "val evaluations s (mean) |", "|---|---|---|---|"]
     for name, row in summary["variants"].items():
-        lines.append(f"| {name} | {_fmt(row['pretrain_seconds'], 1)} | {_fmt(row['gpt_train_seconds']['mean'], 1)} |")
+        lines.append(f"| {name} | {_fmt(row['pretrain_seconds'], 1)} | {_fmt(row['gpt_train_seconds']['mean'], 1)} | "
+                     f"{_fmt(row['gpt_eval_seconds']['mean'], 1)} |")
     lines += ["", "![validation loss](curves.png)", ""]
     return "\n".join(lines)
 
 
 def plot_curves(path: Path, run_dir: Path, summary: dict, seeds: int) -> None:
-    """Val loss against tokens, one line per variant (mean over seeds), the seeds' range shaded."""
+    """Val loss against tokens on a log axis (the step-0 point left out), one line per variant (mean over
+    seeds), the seeds' range shaded."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -146,10 +172,12 @@ def plot_curves(path: Path, run_dir: Path, summary: dict, seeds: int) -> None:
         length = min(len(c[0]) for c in curves)
         tokens = np.asarray(curves[0][0][:length])
         losses = np.asarray([c[1][:length] for c in curves])  # (seeds, points)
+        tokens, losses = tokens[tokens > 0], losses[:, tokens > 0]
         line, = ax.plot(tokens, losses.mean(axis=0), label=name, linewidth=1.6 if name == summary["baseline"] else 1.1)
         if seeds > 1:
             ax.fill_between(tokens, losses.min(axis=0), losses.max(axis=0), color=line.get_color(), alpha=0.15)
-    ax.set_xlabel("training tokens")
+    ax.set_xscale("log")
+    ax.set_xlabel("training tokens (log scale)")
     ax.set_ylabel("validation loss (nats/token)")
     ax.set_title(f"Validation loss, mean of {seeds} seed(s), range shaded")
     ax.grid(alpha=0.3)

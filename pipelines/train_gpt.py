@@ -12,7 +12,6 @@ error is one line from rank 0 (every process exits 2).
 from __future__ import annotations
 
 import functools
-import re
 import time
 from pathlib import Path
 
@@ -20,28 +19,10 @@ import click
 
 from corpus.errors import InputError
 from gpt.config import POSITIONS, GPTConfig, parse_embedding
-from pipelines.common import (device_option, handle_errors, main_entry, resolve_device, run_dir_option,
-                              show_progress)
+from pipelines.common import (COUNT, TokenCount, device_option, handle_errors, main_entry, resolve_device,
+                              run_dir_option, show_progress)
 
 DEFAULTS = GPTConfig()
-
-
-class TokenCount(click.ParamType):
-    """A token count: ``200000``, ``2e5``, ``200k`` or ``1M``."""
-
-    name = "N"
-    _pattern = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmg]?)\s*$", re.IGNORECASE)
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int):
-            return value
-        match = self._pattern.match(str(value))
-        if not match:
-            self.fail(f"{value!r} is not a token count (e.g. 200000, 200k, 1M)", param, ctx)
-        number = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[match.group(2).lower()]
-        if number < 1:
-            self.fail(f"{value!r} must be at least 1", param, ctx)
-        return int(round(number))
 
 
 REPORT_GRACE_SECONDS = 5.0
@@ -81,24 +62,32 @@ def rank0_reports(func):
 @click.option("--position", type=click.Choice(POSITIONS), default=DEFAULTS.position, show_default=True)
 @click.option("--tokens", type=TokenCount(), default=DEFAULTS.tokens, show_default=True,
               help="Training budget in tokens (200000, 200k and 2e5 all work).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the init, batches and dropout.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the init, batches and dropout.")
+@click.option("--table-seed", type=click.IntRange(min=0), default=None,
+              help="Use the run's table trained with this seed (embeddings/seed<k>/ for k > 0) [--seed]: a study "
+                   "pairs GPT seed k with tables of seed k.")
 @click.option("--variant", default=None, help="Directory name of the run [derived: learned, skipgram-init, "
                                               "glove-frozen, pos-rope, ...].")
 @click.option("--no-rescale", is_flag=True, help="Use the table's rows at their own scale (default: rescale "
                                                  "them to the init std).")
 @click.option("--project", is_flag=True, help="A learned projection from the table's dim to --d-model.")
-@click.option("--d-model", type=int, default=DEFAULTS.d_model, show_default=True)
-@click.option("--layers", type=int, default=DEFAULTS.n_layer, show_default=True)
-@click.option("--heads", type=int, default=DEFAULTS.n_head, show_default=True)
-@click.option("--context", type=int, default=DEFAULTS.context, show_default=True, help="Tokens per window.")
+@click.option("--d-model", type=COUNT, default=DEFAULTS.d_model, show_default=True)
+@click.option("--layers", type=COUNT, default=DEFAULTS.n_layer, show_default=True)
+@click.option("--heads", type=COUNT, default=DEFAULTS.n_head, show_default=True)
+@click.option("--context", type=COUNT, default=DEFAULTS.context, show_default=True, help="Tokens per window.")
 @click.option("--dropout", type=float, default=DEFAULTS.dropout, show_default=True)
-@click.option("--batch-size", type=int, default=DEFAULTS.batch_size, show_default=True)
+@click.option("--batch-size", type=COUNT, default=DEFAULTS.batch_size, show_default=True)
 @click.option("--lr", type=float, default=DEFAULTS.lr, show_default=True, help="Peak learning rate.")
 @click.option("--warmup-fraction", type=float, default=DEFAULTS.warmup_fraction, show_default=True,
               help="Fraction of the steps spent warming the learning rate up.")
 @click.option("--weight-decay", type=float, default=DEFAULTS.weight_decay, show_default=True)
-@click.option("--eval-interval", type=int, default=DEFAULTS.eval_interval, show_default=True,
-              help="Steps between val evaluations and checkpoints.")
+@click.option("--evals", type=COUNT, default=DEFAULTS.evals, show_default=True,
+              help="Val evaluations after step 0, spaced geometrically up to the last step.")
+@click.option("--eval-windows", type=COUNT, default=DEFAULTS.eval_windows, show_default=True,
+              help="Windows of the val split in the fixed val sample.")
+@click.option("--checkpoint-interval", type=COUNT, default=DEFAULTS.checkpoint_interval, show_default=True,
+              help="Steps between checkpoints.")
 @device_option
 @click.option("--compile", "compile_model", is_flag=True, help="torch.compile the model (CUDA only).")
 @click.option("--fresh", is_flag=True, help="Start over, ignoring a checkpoint or finished run.")
@@ -107,9 +96,11 @@ def rank0_reports(func):
               help="Pause after this many optimizer steps, leaving a checkpoint; run again to resume.")
 @handle_errors
 @rank0_reports
-def cli(run_dir: Path, embedding: str, position: str, tokens: int, seed: int, variant: str | None,
+def cli(run_dir: Path, embedding: str, position: str, tokens: int, seed: int, table_seed: int | None,
+        variant: str | None,
         no_rescale: bool, project: bool, d_model: int, layers: int, heads: int, context: int, dropout: float,
-        batch_size: int, lr: float, warmup_fraction: float, weight_decay: float, eval_interval: int, device: str,
+        batch_size: int, lr: float, warmup_fraction: float, weight_decay: float, evals: int, eval_windows: int,
+        checkpoint_interval: int, device: str,
         compile_model: bool, fresh: bool, quiet: bool, stop_after: int | None) -> None:
     """Train a small GPT with a learned, table-initialized or frozen token embedding.
 
@@ -120,9 +111,11 @@ def cli(run_dir: Path, embedding: str, position: str, tokens: int, seed: int, va
 
     mode, table = parse_embedding(embedding)
     config = GPTConfig(d_model=d_model, n_layer=layers, n_head=heads, context=context, dropout=dropout,
-                       embedding=mode, table=table, rescale=not no_rescale, project=project, position=position,
+                       embedding=mode, table=table, table_seed=table_seed, rescale=not no_rescale,
+                       project=project, position=position,
                        tokens=tokens, batch_size=batch_size, lr=lr, warmup_fraction=warmup_fraction,
-                       weight_decay=weight_decay, eval_interval=eval_interval, seed=seed)
+                       weight_decay=weight_decay, evals=evals, eval_windows=eval_windows,
+                       checkpoint_interval=checkpoint_interval, seed=seed)
     distributed.check_batch(config.batch_size, distributed.env_context().world_size)  # before any rendezvous
     device = resolve_device(device)
     log = (lambda message: None) if quiet else click.echo

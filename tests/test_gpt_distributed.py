@@ -21,10 +21,10 @@ from gpt.checkpoint import read_checkpoint
 from gpt.config import GPTConfig
 from gpt.train import RunFiles, train_variant
 
-# 10 steps of a global batch of 4 windows x 16 tokens; evaluation (and a checkpoint) every 3 steps.
-CONFIG = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=640, eval_interval=3, lr=1e-2)
+# 10 steps of a global batch of 4 windows x 16 tokens; evaluations at steps 0, 1, 2, 5 and 10.
+CONFIG = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=640, evals=4, lr=1e-2)
 ARGS = ["--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
-        "--tokens", "640", "--eval-interval", "3", "--lr", "1e-2", "--quiet"]
+        "--tokens", "640", "--evals", "4", "--lr", "1e-2", "--quiet"]
 
 
 def free_port() -> int:
@@ -88,7 +88,7 @@ def test_two_processes_train_the_single_process_run(new_run):
     a, b = RunFiles.of(one, "learned", 0), RunFiles.of(two, "learned", 0)
     assert json.loads(a.config.read_text()) == json.loads(b.config.read_text())  # the same run
     curve_a, curve_b = read_curve(a.curve), read_curve(b.curve)
-    assert [r["step"] for r in curve_b] == ["0", "3", "6", "9", "10"]
+    assert [r["step"] for r in curve_b] == ["0", "1", "2", "5", "10"]
     assert [r["tokens"] for r in curve_a] == [r["tokens"] for r in curve_b]
     for name in ("val_loss", "train_loss", "lr"):
         np.testing.assert_allclose(column(curve_b, name), column(curve_a, name), rtol=1e-5, err_msg=name)
@@ -107,12 +107,12 @@ def test_a_resumed_two_process_run_continues_the_same_curve(new_run):
     # dropout on: each process resumes its own dropout generator
     full, paused = new_run("full"), new_run("paused")
     assert torchrun(full, "--dropout", "0.1").returncode == 0
-    stopped = torchrun(paused, "--dropout", "0.1", "--stop-after", "5")  # between evaluations 3 and 6
+    stopped = torchrun(paused, "--dropout", "0.1", "--stop-after", "4")  # between evaluations 2 and 5
     assert stopped.returncode == 0, stopped.stderr
-    assert "paused after step 5" in stopped.stdout
+    assert "paused after step 4" in stopped.stdout
     files = RunFiles.of(paused, "learned", 0)
     state = read_checkpoint(files.checkpoint)
-    assert state["step"] == 5 and len(state["rng_ranks"]) == 2 and not files.result.exists()
+    assert state["step"] == 4 and len(state["rng_ranks"]) == 2 and not files.result.exists()
     resumed = torchrun(paused, "--dropout", "0.1")
     assert resumed.returncode == 0, resumed.stderr
     reference = RunFiles.of(full, "learned", 0)

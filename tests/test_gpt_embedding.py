@@ -32,7 +32,7 @@ def config_for(mode: str, **changes) -> GPTConfig:
 def build(mode: str, table: EmbeddingTable | None = None, **changes) -> tuple[GPT, object]:
     config = config_for(mode, **changes)
     aligned = align_table(table or make_table(), VOCAB, config) if mode != "learned" else None
-    missing = torch.from_numpy(~aligned.found) if mode == "frozen" else None
+    missing = torch.from_numpy(aligned.trainable) if mode == "frozen" else None
     model = GPT(config, len(VOCAB), aligned.dim if aligned else None, missing)
     model.init_weights(aligned)
     return model, aligned
@@ -147,3 +147,46 @@ def test_a_table_from_another_vocabulary_is_bad_input():
     table = make_table(words=["alpha", "beta", "gamma"])
     with pytest.raises(InputError):
         align_table(table, VOCAB, config_for("init"))
+
+
+def test_untrained_rows_and_specials_stay_trainable_under_a_frozen_table():
+    """A trainer's table holds a row for every vocabulary entry, specials included, and marks the trained
+    ones; a word2vec file has no mask, but its specials are never frozen either."""
+    matrix = np.random.default_rng(2).normal(size=(len(VOCAB), 16)).astype(np.float32)
+    trained = np.array([w not in ("<pad>", "<unk>", "<eos>", "w3") for w in VOCAB])
+    table = EmbeddingTable(VOCAB, matrix, {"method": "test"}, trained=trained)
+    model, aligned = build("frozen", table)
+    assert aligned.found.tolist() == trained.tolist()  # untrained rows are not information
+    assert aligned.rescale_factor == pytest.approx(0.02 / matrix[trained].std(), rel=1e-4)
+    assert model.tok.trainable_ids.tolist() == [0, 1, 2, VOCAB.index("w3")]
+    assert model.tok.trainable_rows == 4
+    as_file = EmbeddingTable(VOCAB, matrix, {"source": "vectors.txt"})  # no mask: every row counts as trained
+    model, aligned = build("frozen", as_file)
+    assert aligned.found.all()
+    assert model.tok.trainable_ids.tolist() == [0, 1, 2]  # the specials, starting from the file's rows
+    np.testing.assert_allclose(model.tok.trainable.detach().numpy(), aligned.matrix[:3])
+
+
+def test_every_arm_shares_one_decay_policy():
+    """Token rows and the output head are never decayed, tied, untied or frozen; the arms' optimizer groups
+    differ only by the parameters an arm adds (an untied head, a projection) or freezes (the table)."""
+
+    def decay_of(model) -> dict[str, float]:
+        names = {id(p): n for n, p in model.named_parameters()}
+        groups = make_optimizer(model, model.config).param_groups
+        assert len({g["lr"] for g in groups}) == 1
+        return {names[id(p)]: g["weight_decay"] for g in groups for p in g["params"]}
+
+    learned = decay_of(build("learned", weight_decay=0.1)[0])
+    init = decay_of(build("init", weight_decay=0.1)[0])
+    frozen = decay_of(build("frozen", weight_decay=0.1)[0])
+    projected = decay_of(build("frozen", make_table(dim=24), project=True, weight_decay=0.1)[0])
+    assert init == learned
+    assert learned["tok.weight"] == 0.0 and learned["blocks.0.attn.qkv.weight"] == 0.1
+    shared = set(learned) & set(frozen)
+    assert {name: frozen[name] for name in shared} == {name: learned[name] for name in shared}
+    assert set(learned) - set(frozen) == {"tok.weight"}  # frozen: the table
+    assert set(frozen) - set(learned) == {"tok.trainable", "head.weight"}  # its own rows and untied head
+    assert frozen["tok.trainable"] == frozen["head.weight"] == learned["tok.weight"] == 0.0
+    assert set(projected) - set(frozen) == {"tok.projection.weight"}
+    assert {name: projected[name] for name in frozen} == frozen

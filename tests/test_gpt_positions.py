@@ -32,9 +32,26 @@ def test_sinusoidal_values_match_the_formula():
 
 
 def test_sinusoidal_positions_are_fixed_and_extend_past_the_context():
-    positions = AdditivePositions("sinusoidal", context=8, dim=6)
+    positions = AdditivePositions("sinusoidal", context=8, dim=6, std=0.02)
     assert not list(positions.parameters())  # nothing to train
-    assert torch.equal(positions(20), sinusoidal_table(20, 6))
+    assert torch.equal(positions(8), sinusoidal_table(8, 6) * (0.02 * math.sqrt(2)))
+    assert torch.equal(positions(20), sinusoidal_table(20, 6) * (0.02 * math.sqrt(2)))
+
+
+def test_additive_positions_enter_at_the_token_rows_scale():
+    """Position-row norm over token-row norm at init: learned and sinusoidal within 2x of each other (the raw
+    sinusoidal table was 35x the token rows at d_model 128)."""
+    ratios = {}
+    for kind in ("learned", "sinusoidal"):
+        config = GPTConfig(d_model=128, n_layer=1, n_head=4, context=128, position=kind)
+        model = GPT(config, vocab_size=1000)
+        model.init_weights()
+        with torch.no_grad():
+            position_norm = model.pos(128).norm(dim=1).mean()
+            token_norm = model.tok.rows().norm(dim=1).mean()
+        ratios[kind] = float(position_norm / token_norm)
+    assert 0.5 < ratios["sinusoidal"] / ratios["learned"] < 2.0, ratios
+    assert 0.5 < ratios["learned"] < 2.0, ratios  # positions neither bury the tokens nor vanish
 
 
 def test_learned_positions_train_and_stop_at_the_table_end():

@@ -18,8 +18,8 @@ from gpt.embedding import align_table
 from gpt.train import CURVE_COLUMNS, RunFiles, lr_at, train_variant
 from vectors import EmbeddingTable
 
-# 24 steps of 8 x 16 tokens; evaluation (and a checkpoint) every 8 steps.
-TINY = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=8, tokens=8 * 16 * 24, eval_interval=8,
+# 24 steps of 8 x 16 tokens; 8 evaluations after step 0, geometrically spaced.
+TINY = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=8, tokens=8 * 16 * 24, evals=8,
                  eval_windows=8, warmup_fraction=0.1, lr=2e-2, frequent_words=100, dropout=0.1)
 
 
@@ -79,14 +79,15 @@ def test_training_writes_its_files_and_skips_when_up_to_date(run_dir):
     files = RunFiles.of(run_dir, "learned", 0)
     rows = read_curve(files.curve)
     assert rows[0][:3] == ["tokens", "step", "val_loss"] and tuple(rows[0]) == CURVE_COLUMNS
-    assert [int(r[1]) for r in rows[1:]] == [0, 8, 16, 24]
-    assert [int(r[0]) for r in rows[1:]] == [0, 1024, 2048, 3072]
+    assert [int(r[1]) for r in rows[1:]] == TINY.eval_steps() == [0, 1, 2, 3, 5, 7, 11, 16, 24]
+    assert [int(r[0]) for r in rows[1:]] == [128 * step for step in TINY.eval_steps()]
     assert float(rows[-1][2]) < float(rows[1][2]) - 1.0  # it learns
     record = json.loads(files.config.read_text())
     assert record["config"] == TINY.to_dict() and record["head"] == "tied"
-    for key in ("test_loss", "test_ppl", "train_seconds", "tokens", "trainable_parameters",
+    for key in ("test_loss", "test_ppl", "train_seconds", "eval_seconds", "tokens", "trainable_parameters",
                 "test_loss_frequent", "test_loss_rare"):
         assert result[key] is not None, key
+    assert result["trainable_token_rows"] == record["vocab_size"]
     assert result["test_ppl"] == pytest.approx(np.exp(result["test_loss"]))
     assert json.loads(files.result.read_text())["test_loss"] == result["test_loss"]
     stamp = files.checkpoint.stat().st_mtime_ns
@@ -170,3 +171,51 @@ def test_a_corrupt_checkpoint_is_bad_input(run_dir):
     torch.save({"format_version": 1}, files.checkpoint)
     with pytest.raises(InputError, match="not a w2v-gpt checkpoint"):
         load_model(files.checkpoint)
+
+
+def test_a_frozen_pretrained_table_trains_exactly_its_specials_and_untrained_rows(run_dir, lee_corpus):
+    """A real skip-gram table of the run (rows for every vocabulary entry, specials untrained): the frozen
+    run updates the specials and the rows the trainer never trained, and nothing else of the embedding."""
+    from gpt.model import GPT
+    from pipelines.pretrain import trainer_defaults, train_tables
+
+    options = dict(trainer_defaults(), dim=16, epochs=1, threads=1, seed=0, min_count=None)
+    train_tables(run_dir, lee_corpus, ["skipgram"], options, log=lambda message: None)
+    table = EmbeddingTable.load(run_dir / "embeddings" / "skipgram.npz")
+    vocab = lee_corpus.vocab
+    assert table.words == list(vocab.tokens) and table.trained is not None
+    assert not table.trained[[vocab.id_of(s) for s in vocab.specials]].any()
+    expected = sorted(set(np.flatnonzero(~table.trained)) | {vocab.id_of(s) for s in vocab.specials})
+
+    config = TINY.replace(embedding="frozen", table="skipgram", dropout=0.0)
+    result = quiet_train(run_dir, config)
+    assert result["trainable_token_rows"] == len(expected)
+    aligned = align_table(table, vocab.tokens, config, vocab.specials)
+    before = GPT(config, len(vocab), aligned.dim, torch.from_numpy(aligned.trainable))
+    before.init_weights(aligned)
+    model, record = load_model(RunFiles.of(run_dir, "skipgram-frozen", 0).checkpoint)
+    assert record["table"]["trainable_rows"] == len(expected)
+    assert model.tok.trainable_ids.tolist() == expected
+    rows_before, rows_after = before.tok.rows().detach(), model.tok.rows().detach()
+    changed = set(np.flatnonzero((rows_before != rows_after).any(dim=1).numpy()))
+    assert changed <= set(expected)  # nothing of the table moved
+    ids = np.asarray(lee_corpus.train_ids)
+    inputs = set()  # every id the run's batches fed in: each of those trainable rows got a gradient
+    for step in range(config.steps):
+        offsets = batch_offsets(config.seed, step, len(ids), config.context, config.batch_size)
+        inputs |= set(get_batch(ids, offsets, config.context, "cpu")[0].unique().tolist())
+    assert vocab.eos_id in changed and changed == {i for i in expected if i in inputs}
+
+
+def test_the_evaluation_schedule_is_dense_early_and_resolved_at_every_budget():
+    from gpt.config import eval_schedule
+
+    default = GPTConfig(tokens=400_000)  # the compare budget: 391 steps
+    steps = default.eval_steps()
+    assert steps[0] == 0 and steps[-1] == default.steps == 391 and len(steps) >= 20
+    assert all(a < b for a, b in zip(steps, steps[1:]))
+    gaps = np.diff(steps[1:]) / np.asarray(steps[1:-1])  # relative spacing: geometric, at most ~30%
+    assert gaps[5:].max() < 0.35 and steps[1:6] == [1, 2, 3, 4, 5]
+    assert eval_schedule(5, 24) == [0, 1, 2, 3, 4, 5]  # fewer steps than evaluations: every step
+    assert eval_schedule(100, 1) == [0, 100]
+    assert eval_schedule(24, 8) == [0, 1, 2, 3, 5, 7, 11, 16, 24]  # worked by hand: ratio 24^(1/8)

@@ -1,5 +1,6 @@
 """make compare's engine on a tiny GPT: resume, idempotence, identical summaries, same batches."""
 
+import hashlib
 import json
 import shutil
 
@@ -7,11 +8,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from corpus import PreparedCorpus
+from pipelines.stats import holm_adjust
 from tests.conftest import assert_one_line_error, run_module
 
 TINY = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
-        "--tokens", "1024", "--eval-interval", "4", "--quiet", "--device", "cpu"]
-TIMING_KEYS = {"gpt_train_seconds", "pretrain_seconds"}
+        "--tokens", "1024", "--evals", "6", "--quiet", "--device", "cpu"]
+TIMING_KEYS = {"gpt_train_seconds", "gpt_eval_seconds", "pretrain_seconds"}
 
 
 @pytest.fixture
@@ -60,6 +63,35 @@ def test_token_study_end_to_end_is_idempotent_and_reproducible(run_dir, tmp_path
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| glove-init-raw |" in (out / "summary.md").read_text()
     assert summary["budget"]["tokens"] >= 1024 and summary["budget"]["seeds"] == 2
+    assert summary["budget"]["evaluations"] >= 5 and "tables" in summary["interval_covers"]
+    assert summary["interval_covers"] in (out / "summary.md").read_text() and "Holm" in (out / "summary.md").read_text()
+
+    # Seed k of every table arm uses tables pretrained with seed k: the intervals hold the tables' luck.
+    for method in ("cbow", "skipgram", "glove", "shuffled"):
+        assert (run_dir / "embeddings" / "seed1" / f"{method}.npz").is_file()
+    for name in ("skipgram-init", "glove-frozen", "shuffled-init"):
+        records = [json.loads((run_dir / "gpt" / name / f"seed{s}" / "result.json").read_text())["record"]
+                   for s in range(2)]
+        files = [r["table"]["file"] for r in records]
+        assert files[0] == f"embeddings/{records[0]['table']['name']}.npz"
+        assert files[1] == f"embeddings/seed1/{records[0]['table']['name']}.npz"
+        assert records[0]["table"]["file_sha256"] != records[1]["table"]["file_sha256"]
+        for s, record in enumerate(records):
+            assert record["table"]["file_sha256"] == hashlib.sha256((run_dir / files[s]).read_bytes()).hexdigest()
+    first, second = (json.loads((run_dir / "embeddings" / d / "glove.json").read_text())["config"]
+                     for d in (".", "seed1"))
+    assert {**first, "seed": 1} == second  # seed 1's table: seed 0's settings, another seed
+    p_values = {name: summary["variants"][name]["difference"]["p_value"] for name in names[1:]}
+    holm = dict(zip(p_values, holm_adjust(list(p_values.values()))))
+    for name in names[1:]:
+        row = summary["variants"][name]
+        assert row["difference"]["p_value_holm"] == pytest.approx(holm[name])
+        assert row["verdict"] == row["difference"]["verdict"]
+        assert row["trainable_token_rows"] == (
+            json.loads((run_dir / "gpt" / name / "seed0" / "result.json").read_text())["trainable_token_rows"])
+    vocab_size = len(PreparedCorpus.open(run_dir / "corpus").vocab)
+    assert summary["variants"]["learned"]["trainable_token_rows"] == vocab_size  # every row trains
+    assert summary["variants"]["skipgram-frozen"]["trainable_token_rows"] < vocab_size
 
     # The summary's statistics are those of the runs' own results.
     for name in names[1:]:
@@ -97,7 +129,7 @@ def test_interrupted_study_resumes_to_the_same_summary(run_dir, tmp_path):
     assert run_module("pipelines.compare", "--run-dir", str(reference), *args).returncode == 0
 
     # Simulate a kill in the middle of pos-rope: 3 of its 16 steps done, a checkpoint on disk.
-    config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=1024, eval_interval=4,
+    config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=1024, evals=6,
                        position="rope", seed=0)
     assert train_variant(run_dir, config, variant="pos-rope", quiet=True, stop_after=3, log=lambda *a: None) is None
     assert (run_dir / "gpt" / "pos-rope" / "seed0" / "checkpoint.pt").exists()
@@ -125,7 +157,7 @@ def test_every_variant_of_a_seed_sees_the_same_batches(run_dir, monkeypatch):
     current = [None]
     for position in ("learned", "rope", "none"):
         current[0] = position
-        config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=512, eval_interval=4,
+        config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=512, evals=4,
                            position=position, seed=3)
         gpt_train.train_variant(run_dir, config, variant=f"pos-{position}", quiet=True, log=lambda *a: None)
     assert len(seen["learned"]) == 8
@@ -135,6 +167,11 @@ def test_every_variant_of_a_seed_sees_the_same_batches(run_dir, monkeypatch):
 
 def test_compare_bad_input(run_dir, tmp_path):
     assert_one_line_error(run_module("pipelines.compare", "--run-dir", str(run_dir), "--seeds", "0", *TINY))
+    for option in ("--tokens", "--evals", "--batch-size", "--context", "--dim"):
+        result = run_module("pipelines.compare", "--run-dir", str(run_dir), *TINY, option, "0")
+        assert_one_line_error(result)
+        assert option in result.stderr
+    assert not (run_dir / "gpt").exists()  # nothing was trained
     missing = run_module("pipelines.compare", "--run-dir", str(tmp_path / "nothing"), *TINY)
     assert_one_line_error(missing)
     assert "no prepared corpus" in missing.stderr

@@ -44,6 +44,10 @@ def test_pretrain_bad_options_exit_2(tmp_path):
     assert_one_line_error(bad_window)
     assert "window" in bad_window.stderr
     assert not run.exists()
+    for option in ("--threads", "--dim", "--epochs"):  # --threads 0 used to mean "all cores" silently
+        bad = run_module("pipelines.pretrain", "--run-dir", str(run), *LEE, "--methods", "cbow", option, "0")
+        assert_one_line_error(bad)
+        assert option in bad.stderr and not run.exists()
 
 
 def test_pretrain_every_method_reproducibly_with_one_thread(tmp_path):

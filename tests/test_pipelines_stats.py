@@ -48,3 +48,34 @@ def test_tokens_to_reach_interpolates_the_first_crossing():
     assert tokens_to_reach(tokens, losses, 4.5) == pytest.approx(2500)
     assert tokens_to_reach(tokens, losses, 7.0) == 1000
     assert tokens_to_reach(tokens, losses, 3.0) is None
+
+
+def test_holm_adjustment_by_hand():
+    from pipelines.stats import holm_adjust
+
+    # m = 4: sorted 0.01, 0.02, 0.03, 0.5 -> 4 x 0.01 = 0.04, 3 x 0.02 = 0.06, 2 x 0.03 = 0.06, 1 x 0.5 = 0.5
+    assert holm_adjust([0.03, 0.5, 0.01, 0.02]) == pytest.approx([0.06, 0.5, 0.04, 0.06])
+    # monotone: a later raw product smaller than an earlier one takes the earlier (0.04 x 3 = 0.12 > 2 x 0.05)
+    assert holm_adjust([0.04, 0.05, 0.001]) == pytest.approx([0.08, 0.08, 0.003])
+    assert holm_adjust([None, 0.2, 0.9]) == pytest.approx([None, 0.4, 0.9])  # None is not in the family
+    assert holm_adjust([0.6, 0.7]) == [1.0, 1.0]  # capped at 1
+
+
+def test_holm_verdicts_are_stricter_than_the_unadjusted_intervals():
+    from pipelines.stats import BETTER, NO_DIFFERENCE, WORSE, holm, paired_difference
+
+    base = [5.0, 5.1, 5.2]
+    family = {
+        "clear": paired_difference([4.5, 4.61, 4.69], base),  # p ~ 1e-4
+        "marginal": paired_difference([4.9, 5.05, 5.14], base),  # interval below 0, p just under 0.05
+        "worse": paired_difference([5.5, 5.62, 5.71], base),
+        "nothing": paired_difference([5.1, 5.0, 5.25], base),
+    }
+    assert family["marginal"].verdict == BETTER and 0.01 < family["marginal"].p_value < 0.05
+    adjusted = holm(family)
+    assert list(adjusted) == list(family)
+    assert adjusted["clear"].verdict == BETTER and adjusted["worse"].verdict == WORSE
+    assert adjusted["marginal"].verdict == NO_DIFFERENCE  # 0.0x times 2 or more is over 0.05
+    assert adjusted["nothing"].verdict == NO_DIFFERENCE
+    for name, diff in adjusted.items():
+        assert diff.p_value_holm >= diff.p_value and diff.to_dict()["p_value_holm"] == diff.p_value_holm

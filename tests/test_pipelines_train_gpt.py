@@ -12,7 +12,7 @@ from conftest import assert_one_line_error, run_module
 from vectors import EmbeddingTable
 
 TINY = ["--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "8",
-        "--tokens", "2k", "--eval-interval", "8", "--lr", "1e-2", "--quiet"]
+        "--tokens", "2k", "--evals", "8", "--lr", "1e-2", "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,9 @@ def test_a_corrupt_checkpoint_is_one_line_exit_2(trained, tmp_path):
     assert_one_line_error(run_module("pipelines.sample", "--run-dir", str(run_dir), "--prompt", "the"))
 
 
-@pytest.mark.parametrize("args", [["--embedding", "copy:glove"], ["--position", "spiral"], ["--tokens", "lots"]])
+@pytest.mark.parametrize("args", [["--embedding", "copy:glove"], ["--position", "spiral"], ["--tokens", "lots"],
+                                  ["--tokens", "0"], ["--tokens", "0.4"], ["--evals", "0"], ["--batch-size", "0"],
+                                  ["--checkpoint-interval", "0"], ["--table-seed", "1"]])
 def test_bad_options_are_one_line_exit_2(trained, args):
     assert_one_line_error(run_module("pipelines.train_gpt", "--run-dir", str(trained), *TINY, *args))
 

@@ -101,3 +101,13 @@ def test_rescale_rejects_bad_targets(target):
 def test_rescale_rejects_a_constant_matrix():
     with pytest.raises(InputError, match="standard deviation is 0"):
         rescale(np.ones((3, 3)), 0.02)
+
+
+def test_rows_the_table_marks_untrained_count_as_missing():
+    t = EmbeddingTable(["cat", "dog", "emu"], np.array([[1.0, 0], [0, 1], [1, 1]], dtype=np.float32),
+                       trained=np.array([True, False, True]))
+    a = align_to_vocab(t, ["dog", "cat", "emu", "yak"], fill="zero")
+    assert a.found.tolist() == [False, True, True, False]
+    assert not a.matrix[0].any()  # dog's random row is not copied
+    with pytest.raises(InputError):
+        align_to_vocab(t, ["dog", "yak"])  # only an untrained row: the table knows none of these words

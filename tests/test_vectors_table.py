@@ -166,3 +166,22 @@ def test_load_rejects_nan_written_by_someone_else(tmp_path):
     _rewrite(good, tmp_path / "nan.npz", matrix=m)
     with pytest.raises(InputError, match="nan.npz: non-finite"):
         EmbeddingTable.load(tmp_path / "nan.npz")
+
+
+def test_the_trained_mask_round_trips_and_follows_a_subset(tmp_path):
+    words = ["<pad>", "cat", "dog", "emu"]
+    matrix = np.arange(8, dtype=np.float32).reshape(4, 2)
+    table = EmbeddingTable(words, matrix, {"method": "m"}, trained=np.array([0, 1, 1, 0]))
+    assert table.trained.dtype == bool and table.trained.tolist() == [False, True, True, False]
+    table.save(tmp_path / "t.npz")
+    back = EmbeddingTable.load(tmp_path / "t.npz")
+    assert back.trained.tolist() == [False, True, True, False]
+    np.testing.assert_array_equal(back.matrix, matrix)
+    sub = back.subset([3, 1], words=["x", "y"], meta={"method": "sub"})
+    assert sub.words == ["x", "y"] and sub.trained.tolist() == [False, True] and sub.meta == {"method": "sub"}
+    np.testing.assert_array_equal(sub.matrix, matrix[[3, 1]])
+    plain = EmbeddingTable(words, matrix)  # no mask (a word2vec file): every row counts as trained
+    plain.save(tmp_path / "plain.npz")
+    assert EmbeddingTable.load(tmp_path / "plain.npz").trained is None and plain.trained_mask.all()
+    with pytest.raises(InputError, match="one flag per word"):
+        EmbeddingTable(words, matrix, trained=np.ones(3, dtype=bool))

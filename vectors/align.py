@@ -3,7 +3,8 @@
 ``align_to_vocab`` looks every vocabulary word up in the table: first exactly, then (with
 ``lowercase_fallback``) as ``word.lower()``, then as the first table word whose lower-case form equals
 ``word.lower()`` (so a lower-cased corpus vocabulary still finds ``Paris`` in a cased table such as
-GoogleNews). Words still missing get a row by the ``fill`` rule:
+GoogleNews). A row the table marks as never trained (its ``trained`` mask: the random rows a trainer exports
+for specials and unseen words) counts as missing. Words still missing get a row by the ``fill`` rule:
 
 - ``random``: each coordinate drawn from a normal with that dimension's mean and standard deviation over
   the table's rows (the rows look like table rows, dimension by dimension); seeded, so the same call gives
@@ -87,6 +88,7 @@ def align_to_vocab(
             lowercase_matches += row >= 0
         rows[i] = row
     found = rows >= 0
+    found[found] = table.trained_mask[rows[found]]  # an untrained row is no information about its word
     if not found.any():
         raise InputError(
             f"none of the {len(words)} vocabulary words is in the table ({len(table)} words); "

@@ -1,8 +1,12 @@
 """EmbeddingTable: the contract between the embedding trainers and the GPT.
 
-A table is a list of words, a float32 matrix with one row per word (same order) and a metadata dict
-(method, config, corpus hash, loss per epoch, rescaling applied, ...). Its native file is a NumPy ``.npz``
-archive read with ``allow_pickle=False``:
+A table is a list of words, a float32 matrix with one row per word (same order), a metadata dict
+(method, config, corpus hash, loss per epoch, rescaling applied, ...) and optionally a per-row ``trained``
+mask: the trainers export a row for every vocabulary entry, but the specials and words never seen in a
+window only hold random draws, and a user of the table (a frozen GPT embedding) must know which rows those
+are. Files of other formats carry no mask: every row they hold counts as trained.
+
+The native file is a NumPy ``.npz`` archive read with ``allow_pickle=False``:
 
     format        str    "w2v-gpt/embedding-table"
     version       int64  FORMAT_VERSION
@@ -10,6 +14,7 @@ archive read with ``allow_pickle=False``:
     word_offsets  int64  (n + 1,) byte offsets of each word in words_utf8
     matrix        float32 (n, dim)
     meta          str    the metadata as JSON
+    trained       bool   (n,) optional: which rows a trainer actually trained (absent: every row)
 
 Words are stored as bytes plus offsets rather than a NumPy unicode array, so one long word does not
 blow every row up to its width, and any string survives the round trip.
@@ -46,6 +51,7 @@ class EmbeddingTable:
     words: list[str]
     matrix: np.ndarray  # (n, dim) float32
     meta: dict = field(default_factory=dict)
+    trained: np.ndarray | None = None  # (n,) bool; None: every row was trained
 
     def __post_init__(self):
         self.words = list(self.words)
@@ -75,6 +81,12 @@ class EmbeddingTable:
             raise InputError(f"non-finite value in the row of {self.words[bad]!r} (row {bad})")
         if not isinstance(self.meta, dict):
             raise InputError(f"table meta must be a dict, got {type(self.meta).__name__}")
+        if self.trained is not None:
+            trained = np.asarray(self.trained)
+            if trained.shape != (len(self.words),) or trained.dtype.kind not in "bui":
+                raise InputError(f"the trained-rows mask must hold one flag per word ({len(self.words)}), "
+                                 f"got shape {trained.shape}")
+            self.trained = trained.astype(bool)
         self._index: dict[str, int] | None = None
 
     # ----------------------------------------------------------------------------------------------
@@ -85,6 +97,18 @@ class EmbeddingTable:
 
     def __len__(self) -> int:
         return len(self.words)
+
+    @property
+    def trained_mask(self) -> np.ndarray:
+        """(n,) bool: the rows a trainer trained (all True for a table without a mask)."""
+        return np.ones(len(self.words), dtype=bool) if self.trained is None else self.trained
+
+    def subset(self, rows, words: list[str] | None = None, meta: dict | None = None) -> "EmbeddingTable":
+        """A new table of the given rows (in that order), their trained flags kept; ``words`` renames them."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return EmbeddingTable([self.words[i] for i in rows] if words is None else words, self.matrix[rows],
+                              dict(self.meta) if meta is None else meta,
+                              None if self.trained is None else self.trained[rows])
 
     @property
     def index(self) -> dict[str, int]:
@@ -118,6 +142,7 @@ class EmbeddingTable:
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(b) for b in encoded])
         blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        optional = {} if self.trained is None else {"trained": self.trained}
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as handle:
                 np.savez(
@@ -128,6 +153,7 @@ class EmbeddingTable:
                     word_offsets=offsets,
                     matrix=self.matrix,
                     meta=np.array(meta_json),
+                    **optional,
                 )
 
     @classmethod
@@ -152,6 +178,7 @@ class EmbeddingTable:
                 offsets = archive["word_offsets"]
                 matrix = archive["matrix"]
                 meta = json.loads(str(archive["meta"]))
+                trained = archive["trained"] if "trained" in archive.files else None
         except InputError:
             raise
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
@@ -167,6 +194,6 @@ class EmbeddingTable:
         if not isinstance(meta, dict):
             raise InputError(f"{path}: corrupt embedding table (meta is not an object)")
         try:
-            return cls(words, matrix, meta)
+            return cls(words, matrix, meta, trained)
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None

@@ -95,6 +95,14 @@ class TrainerConfig:
         return {k: v for k, v in self.to_dict().items() if k not in self.RESUME_IGNORES}
 
 
+def table_dir(run_dir: str | Path, seed: int) -> Path:
+    """Where a run keeps the tables its trainers made with ``seed``: ``embeddings/`` for seed 0 (what
+    ``make pretrain`` writes by default), ``embeddings/seed<k>/`` for any other seed k. The GPT runs of seed k
+    in a study use the tables of seed k, so the tables' own randomness is part of the seed-to-seed spread."""
+    base = Path(run_dir) / "embeddings"
+    return base if seed == 0 else base / f"seed{seed}"
+
+
 def export_matrix(word_vectors: np.ndarray, context_vectors: np.ndarray, choice: ExportVectors,
                   trained: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
     """The table's (V, dim) float32 rows and how many never trained.

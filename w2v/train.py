@@ -247,4 +247,4 @@ def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Pat
         "threads": threads, "boundary": BOUNDARY_POLICY, "resumed_from_epoch": resumed_from,
         "untrained_rows": untrained, "untrained_fill": "normal(0, std of the trained rows)",
     }
-    return EmbeddingTable(list(prepared.vocab.tokens), matrix, meta)
+    return EmbeddingTable(list(prepared.vocab.tokens), matrix, meta, trained=tables.trainable)

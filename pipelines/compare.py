@@ -5,8 +5,8 @@ skipgram and glove; ``--controls`` adds ``shuffled-init`` (skip-gram rows permut
 scale, no meaning) and ``glove-init-raw`` (GloVe not rescaled); ``--positions`` compares position embeddings
 with learned tokens instead (``pos-learned`` is then the baseline). Every variant gets the same token budget
 and, per seed, the same batches and the same init of every weight but the token embedding; seed k of every
-table variant uses the tables pretrained with seed k, so the intervals cover the tables' randomness too. Finished runs
-are skipped and interrupted ones resume, so rerunning the command only does what is missing.
+table variant uses the tables pretrained with seed k, so the intervals cover the tables' randomness too.
+Finished runs are skipped and interrupted ones resume, so rerunning the command only does what is missing.
 """
 
 from __future__ import annotations

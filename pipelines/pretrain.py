@@ -2,8 +2,8 @@
 
 Each method writes ``<run-dir>/embeddings/<method>.npz`` (native), ``<method>.txt`` (word2vec text) and
 ``<method>.json`` (the report); with ``--seed k`` other than 0 into ``embeddings/seed<k>/``, so the tables of
-several seeds live side by side (``compare`` pairs GPT seed k with tables of seed k). A method whose report shows the same config on the same corpus is skipped;
-an interrupted one resumes from its per-epoch checkpoint.
+several seeds live side by side (``compare`` pairs GPT seed k with tables of seed k). A method whose report
+shows the same config on the same corpus is skipped; an interrupted one resumes from its per-epoch checkpoint.
 """
 
 from __future__ import annotations

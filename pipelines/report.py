@@ -159,9 +159,10 @@ def render(report: dict) -> str:
                          f"{_fmt(row.get('google'))} | {_fmt(row['delta_init'])} | {_fmt(row['delta_frozen'])} |")
         b = link["best"]
         lines += ["", f"Best intrinsically: {b.get('ws353')} (WS353), {b.get('simlex999')} (SimLex), "
-                      f"{b.get('google')} (analogies). Most helpful to the GPT: {b.get('delta_init')} as init, "
-                      f"{b.get('delta_frozen')} frozen. With three tables this is an observation, not a "
-                      "correlation estimate.", "", "![intrinsic vs GPT](intrinsic-vs-gpt.png)", ""]
+                      f"{b.get('google')} (analogies). Lowest mean test-loss difference: {b.get('delta_init')} as "
+                      f"init, {b.get('delta_frozen')} frozen; these are point estimates (the study tests each "
+                      "table against learned, not the tables against each other). With three tables this is an "
+                      "observation, not a correlation estimate.", "", "![intrinsic vs GPT](intrinsic-vs-gpt.png)", ""]
     if report["compare_positions"]:
         lines += _compare_section("Position embeddings", report["compare_positions"], "curves-positions.png")
     if report["samples"]:

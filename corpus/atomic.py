@@ -39,10 +39,18 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Ite
             os.fsync(handle.fileno())
         _publish_mode(Path(tmp))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        _name_the_file(exc, path)
         raise
+
+
+def _name_the_file(exc: BaseException, path: Path) -> None:
+    """A failed write (disk full, ...) often raises an OSError that names no file, or the temporary one:
+    raise it again naming the file being written, so the one-line error tells the user where."""
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and exc.errno is not None:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 @contextlib.contextmanager
@@ -59,9 +67,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(tmp)
         _publish_mode(Path(tmp))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        _name_the_file(exc, path)
         raise
 
 
@@ -82,6 +91,7 @@ def atomic_directory(path: str | os.PathLike, staging: str | os.PathLike | None 
     """
     path = Path(path)
     staging = Path(staging) if staging is not None else path.parent
+    created = not staging.exists()
     staging.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.parent.name}-{path.name}.", suffix=".tmp", dir=staging))
     try:
@@ -95,6 +105,10 @@ def atomic_directory(path: str | os.PathLike, staging: str | os.PathLike | None 
         os.replace(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                staging.rmdir()  # only when empty: a failed build leaves no folder it made
+        _name_the_file(exc, path)
         raise

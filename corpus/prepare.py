@@ -20,7 +20,8 @@ from corpus.atomic import atomic_directory, write_json
 from corpus.bpe import PieceTable, train_bpe, word_pieces
 from corpus.errors import InputError
 from corpus.idsfile import IdsWriter
-from corpus.prepared import MANIFEST_FORMAT_VERSION, MANIFEST_KIND, SPLITS, PreparedCorpus, read_manifest
+from corpus.prepared import (MANIFEST_FORMAT_VERSION, MANIFEST_KIND, SPLITS, PreparedCorpus, manifest_checksum,
+                             read_manifest)
 from corpus.tokenize import tokenize
 from corpus.vocab import EOS, UNK, Vocab
 
@@ -79,9 +80,11 @@ def ensure_prepared(sources, out_dir: str | os.PathLike, config: PrepareConfig,
     if manifest_path.exists():
         try:
             if read_manifest(out_dir).get("input_fingerprint") == fingerprint:
-                return PreparedCorpus.open(out_dir), False
+                prepared = PreparedCorpus.open(out_dir)
+                prepared.verify()  # the files still are what the manifest says
+                return prepared, False
         except InputError:
-            pass  # a corrupt or foreign corpus is rebuilt from scratch
+            pass  # a corrupt, edited or foreign corpus is rebuilt from scratch
     return prepare_corpus(sources, out_dir, config, progress=progress, fingerprint=fingerprint), True
 
 
@@ -190,12 +193,13 @@ def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, p
     """Tokenize, split, count and write a prepared corpus to ``out_dir`` atomically; return it opened.
 
     Nothing appears at ``out_dir`` unless every step succeeds. The working files live in ``staging_dir``
-    (default: the parent of the run directory, so a failed run leaves the run directory untouched).
+    (default: the run directory holding ``out_dir``, whose lock makes a killed run's leftovers safe to sweep;
+    see :mod:`corpus.lock`).
     """
     config.validate()
     out_dir = Path(out_dir)
     fingerprint = fingerprint or input_fingerprint(sources, config)
-    staging = Path(staging_dir) if staging_dir else out_dir.parent.parent
+    staging = Path(staging_dir) if staging_dir else out_dir.parent
     with atomic_directory(out_dir, staging=staging) as work:
         raw_path = work / "provisional.raw"
         tokens, lengths = _tokenize_to_disk(sources, config, raw_path, progress)
@@ -270,5 +274,6 @@ def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, p
                 "unk_tokens": unk,
             },
         }
+        manifest["manifest_sha256"] = manifest_checksum(manifest)
         write_json(work / "manifest.json", manifest)
     return PreparedCorpus.open(out_dir)

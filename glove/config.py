@@ -58,7 +58,7 @@ class GloveConfig(TrainerConfig):
     export_vectors: ExportVectors = ExportVectors.SUM
     memory_gb: float = 2.0
     grad_clip: float = 100.0
-    device: Device = Device.AUTO
+    device: Device = Device.CPU  # the compiled kernels; torch steps (CUDA) only when asked for
     backend: Backend = Backend.AUTO
     batch_size: int = 16384
 

@@ -8,11 +8,12 @@ checkpoint whose record differs from the current run's is not resumed.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
 
-from corpus.atomic import atomic_path
+from corpus.atomic import atomic_file
 from corpus.errors import InputError
 from gpt.config import FORMAT_VERSION, GPTConfig
 from gpt.model import GPT
@@ -36,8 +37,12 @@ def save_checkpoint(path: Path, model: GPT, optimizer: torch.optim.Optimizer | N
         "cuda_rng": torch.cuda.get_rng_state() if torch.cuda.is_available() else None,
         **(extra or {}),
     }
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    # Serialised in memory, then written by Python: a full disk or a lost permission is then an OSError naming
+    # the file, where torch's own writer reports only "basic_ios::clear: iostream error".
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    with atomic_file(path, "wb") as handle:
+        handle.write(buffer.getbuffer())
 
 
 def read_checkpoint(path: Path) -> dict:

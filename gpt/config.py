@@ -7,6 +7,7 @@ configs (and the same corpus and table) are the same run, which is what lets a s
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,10 @@ class GPTConfig:
             raise InputError(f"d-model {self.d_model} is not divisible by heads {self.n_head}")
         if self.position == "rope" and (self.d_model // self.n_head) % 2:
             raise InputError(f"rope needs an even head size, got {self.d_model // self.n_head}")
+        for name in ("dropout", "init_std", "lr", "min_lr_ratio", "warmup_fraction", "weight_decay", "beta1",
+                     "beta2", "grad_clip", "rope_base"):
+            if not math.isfinite(getattr(self, name)):
+                raise InputError(f"{name.replace('_', '-')} must be a finite number, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.lr <= 0 or self.init_std <= 0:
@@ -152,8 +157,6 @@ def eval_schedule(steps: int, evals: int) -> list[int]:
     Rounding makes the first geometric points collide (1, 1.3, 1.7 ...), so the grid is refined until it
     holds enough distinct steps; the result depends on its arguments alone.
     """
-    import math
-
     wanted = min(evals, steps)
     points: list[int] = []
     n = wanted

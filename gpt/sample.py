@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import torch
@@ -68,12 +70,22 @@ def find_run(run_dir: str | Path, variant: str, train_seed: int | None = None) -
 
 def sample_text(run_dir: str | Path, variant: str, prompt: str, n_tokens: int = 50, temperature: float = 0.8,
                 top_k: int = 40, seed: int = 0, train_seed: int | None = None, context: int | None = None,
-                device: str = "cpu", allow_unk: bool = False) -> str:
-    """Prompt plus continuation as text, decoded with the run's own tokenizer."""
+                device: str = "cpu", allow_unk: bool = False, warn=None) -> str:
+    """Prompt plus continuation as text, decoded with the run's own tokenizer.
+
+    ``warn`` (a callable) hears that the run never finished (a diverged or interrupted run): its checkpoint
+    holds a partly trained model.
+    """
     from corpus import PreparedCorpus
 
+    if not math.isfinite(temperature) or temperature < 0:
+        raise InputError(f"--temperature must be a finite number >= 0, got {temperature}")
     prepared = PreparedCorpus.open(Path(run_dir) / "corpus")
-    model, record = load_model(find_run(run_dir, variant, train_seed), device)
+    checkpoint = find_run(run_dir, variant, train_seed)
+    model, record = load_model(checkpoint, device)
+    if warn is not None and not checkpoint.with_name("result.json").is_file():
+        warn(f"warning: {checkpoint.parent} never finished (no result.json: diverged or interrupted); "
+             "these samples come from a partly trained model")
     if record["corpus_hash"] != prepared.content_hash or record["vocab_size"] != len(prepared.vocab):
         raise InputError(f"variant {variant!r} was trained on another corpus than {prepared.path}; retrain it")
     if context is not None and context <= 0:

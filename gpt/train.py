@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +164,32 @@ def finished_result(files: RunFiles, record: dict) -> dict | None:
     return result if isinstance(result, dict) and result.get("record") == record else None
 
 
+def other_settings(files: RunFiles, record: dict) -> str | None:
+    """What differs, when the run's directory holds a run (finished or begun) of another record; else None."""
+    for path in (files.result, files.config):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # absent or unreadable: nothing finished to protect there
+        theirs = data.get("record") if path == files.result else data
+        if isinstance(theirs, dict) and theirs != record:
+            old, new = theirs.get("config") or {}, record["config"]
+            changed = [f"{k} {old.get(k)!r} there, {new.get(k)!r} asked" for k in new if old.get(k) != new[k]]
+            changed += [f"another {k.replace('_', ' ')}" for k in record
+                        if k != "config" and theirs.get(k) != record[k]]
+            return "; ".join(changed[:3]) or "another format"
+    return None
+
+
+def check_run_directory(files: RunFiles, record: dict, fresh: bool) -> None:
+    """InputError unless the run's directory is free, holds this very run, or ``fresh`` allows replacing it:
+    a finished result made with other settings is never overwritten silently."""
+    difference = None if fresh else other_settings(files, record)
+    if difference:
+        raise InputError(f"{files.directory} holds a run with other settings ({difference}); pass --fresh to "
+                         "replace it, or use another --variant or --run-dir")
+
+
 def resume_state(files: RunFiles, record: dict, fresh: bool, log) -> dict | None:
     """The checkpoint to resume from: one of this very run (same record), else None.
 
@@ -199,6 +226,7 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
     distributed.check_batch(config.batch_size, context.world_size)
     if not context.is_main:
         quiet, log = True, (lambda message: None)
+    check_run_directory(files, record, fresh)
     result = finished_result(files, record) if not fresh else None
     distributed.agree(result is not None, context, "run states")
     if result is not None:
@@ -346,19 +374,36 @@ def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dic
     return result
 
 
-def train_variant(run_dir: str | Path, config: GPTConfig, variant: str | None = None, table=None,
-                  device: str = "cpu", compile: bool = False, quiet: bool = False,
-                  stop_after: int | None = None, fresh: bool = False, log=print) -> dict | None:
-    """Open the run's prepared corpus, resolve and align the table, then :func:`train` the variant.
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run resolved before anything is written: its corpus, files, record and aligned table."""
+
+    prepared: object  # corpus.PreparedCorpus
+    config: GPTConfig
+    files: RunFiles
+    record: dict
+    table: AlignedTable | None
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def plan_run(run_dir: str | Path, config: GPTConfig, variant: str | None = None, table=None, prepared=None,
+             log=print, warn=_stderr) -> PlannedRun:
+    """Open the run's prepared corpus (unless given), resolve and align the table, name the run; write nothing.
 
     ``table`` may be an EmbeddingTable already in memory (``config.table`` then only names it); otherwise
-    ``config.table`` is a method name of the run or a vector file.
+    ``config.table`` is a method name of the run or a vector file. A table trained on another corpus is used
+    with a warning that gives its coverage.
     """
     from corpus import PreparedCorpus
 
-    if not distributed.current().is_main:
-        log = lambda message: None  # noqa: E731  (rank 0 speaks for every process)
-    prepared = PreparedCorpus.open(Path(run_dir) / "corpus")
+    if prepared is None:
+        prepared = PreparedCorpus.open(Path(run_dir) / "corpus")
+    if config.tokens < config.tokens_per_step:
+        raise InputError(f"--tokens {config.tokens:,} is less than one step of --batch-size x --context = "
+                         f"{config.tokens_per_step:,} tokens; raise --tokens or lower those")
     aligned = source = label = None
     if config.embedding != "learned":
         if table is None:
@@ -369,7 +414,23 @@ def train_variant(run_dir: str | Path, config: GPTConfig, variant: str | None = 
         scale = f", rows rescaled x{aligned.rescale_factor:.4g}" if aligned.rescale_factor is not None else ""
         log(f"table {config.table}: {int(aligned.found.sum()):,} of {len(aligned.found):,} vocabulary words "
             f"({aligned.coverage:.1%}), dim {aligned.dim}{scale}")
+        trained_on = table.meta.get("corpus_hash")
+        if trained_on and trained_on != prepared.content_hash:
+            warn(f"warning: table {config.table} was trained on another corpus ({trained_on[:12]}, this one "
+                 f"is {prepared.content_hash[:12]}); it covers {aligned.coverage:.1%} of the vocabulary")
     variant = variant or variant_name(config, label)
     files = RunFiles.of(run_dir, variant, config.seed)
     record = make_record(config, variant, len(prepared.vocab), prepared.content_hash, aligned, source)
-    return train(prepared, config, files, record, aligned, device, compile, quiet, stop_after, fresh, log)
+    return PlannedRun(prepared, config, files, record, aligned)
+
+
+def train_variant(run_dir: str | Path, config: GPTConfig, variant: str | None = None, table=None,
+                  device: str = "cpu", compile: bool = False, quiet: bool = False,
+                  stop_after: int | None = None, fresh: bool = False, log=print, warn=_stderr) -> dict | None:
+    """:func:`plan_run`, then :func:`train` the run (see both); ``warn`` hears warnings even when ``log``
+    is silenced."""
+    if not distributed.current().is_main:
+        log = warn = lambda message: None  # noqa: E731  (rank 0 speaks for every process)
+    run = plan_run(run_dir, config, variant, table, log=log, warn=warn)
+    return train(run.prepared, config, run.files, run.record, run.table, device, compile, quiet, stop_after,
+                 fresh, log)

@@ -78,7 +78,8 @@ def fail(message: str) -> None:
 
 
 def handle_errors(func):
-    """Turn InputError (and the usual file errors) into one stderr line and exit code 2."""
+    """Turn InputError and a missing input file into one stderr line and exit code 2, and an OS failure
+    (disk full, no permission, read-only filesystem, ...) into one line naming the path and exit code 1."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -86,8 +87,12 @@ def handle_errors(func):
             return func(*args, **kwargs)
         except InputError as exc:
             fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        except (FileNotFoundError, IsADirectoryError) as exc:
             fail(f"{exc.strerror}: {exc.filename}")
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

@@ -21,15 +21,17 @@ import click
 import numpy as np
 
 from corpus.errors import InputError
+from corpus.lock import run_lock
 from corpus.prepared import PreparedCorpus
 from pipelines.common import (COUNT, TokenCount, device_option, handle_errors, main_entry, resolve_device,
                               run_dir_option, show_progress)
-from pipelines.methods import METHODS
+from pipelines.methods import METHODS, build_config
 from vectors.trainer import table_dir
 
 SHUFFLED_TABLE = "shuffled"
 DEFAULT_TOKENS = 400_000  # per run: about 0.65 epochs of the default corpus
 SHUFFLE_SEED = 1234
+DEFAULT_X_MAX = 10.0  # GloVe's x_max for tables pretrained here: 10 suits corpora of a few million tokens
 
 
 @dataclass(frozen=True)
@@ -61,27 +63,41 @@ def position_variants() -> list[Variant]:
 
 
 def ensure_tables(run_dir: Path, prepared: PreparedCorpus, variants: list[Variant], seeds: int, dim: int,
-                  x_max: float, log) -> dict[str, list[dict]]:
+                  x_max: float | None, log) -> dict[str, list[dict]]:
     """Make sure the run has, for every seed k of the study, the tables the variants need trained with seed
-    k; returns each needed method's reports, one per seed.
+    k on this very corpus; returns each needed method's reports, one per seed.
 
-    Seed 0's table (``embeddings/<method>.npz``, what ``make pretrain`` wrote) is used as it is; when missing
-    it is pretrained with pretrain's defaults at ``dim`` and ``x_max``. The other seeds' tables are trained
-    with seed 0's very config, only the seed changed, so the tables differ by their randomness alone.
+    Seed 0's table (``embeddings/<method>.npz``, what ``make pretrain`` wrote) keeps its settings, but must
+    have dim ``dim`` (and, for GloVe, ``x_max`` when given): otherwise one line says so before anything is
+    trained. A table trained on another corpus (stale) is retrained with its settings; a missing one is
+    pretrained with pretrain's defaults at ``dim`` and ``x_max`` (10 when not given). The other seeds' tables
+    are trained with seed 0's very config, only the seed changed, so the tables differ by their randomness.
     """
     from pipelines.methods import config_from_dict
-    from pipelines.pretrain import trainer_defaults, train_table, train_tables
+    from pipelines.pretrain import trainer_defaults, train_table
 
     needed = {v.table for v in variants if v.table}
     methods = [m for m in METHODS if m in needed or (SHUFFLED_TABLE in needed and m == "skipgram")]
     first = table_dir(run_dir, 0)
-    missing = [m for m in methods if not (first / f"{m}.npz").exists() or not (first / f"{m}.json").exists()]
-    if missing:
-        train_tables(run_dir, prepared, missing, dict(trainer_defaults(), dim=dim, x_max=x_max, seed=0), log=log)
-    reports = {m: [json.loads((first / f"{m}.json").read_text(encoding="utf-8"))] for m in methods}
-    for seed in range(1, seeds):
+    configs = {}
+    for method in methods:
+        report = first / f"{method}.json"
+        if (first / f"{method}.npz").exists() and report.exists():
+            config = config_from_dict(method, json.loads(report.read_text(encoding="utf-8"))["config"])
+        else:
+            defaults = dict(trainer_defaults(), dim=dim, x_max=DEFAULT_X_MAX if x_max is None else x_max, seed=0)
+            config = build_config(method, defaults)
+        if config.dim != dim:
+            raise InputError(f"{first / method}.npz has dim {config.dim} but --dim is {dim}: retrain it (`python -m "
+                             f"pipelines.pretrain --methods {method} --dim {dim}`) or pass --dim {config.dim}")
+        if method == "glove" and x_max is not None and config.x_max != x_max:
+            raise InputError(f"{first / method}.npz was trained with x_max {config.x_max:g}, not {x_max:g}: "
+                             f"retrain it (`python -m pipelines.pretrain --methods glove --x-max {x_max:g}`)")
+        configs[method] = config
+    reports = {m: [] for m in methods}
+    for seed in range(seeds):
         for method in methods:
-            config = dataclasses.replace(config_from_dict(method, reports[method][0]["config"]), seed=seed)
+            config = dataclasses.replace(configs[method], seed=seed)
             reports[method].append(train_table(run_dir, prepared, method, config, log=log))
     if SHUFFLED_TABLE in needed:
         for seed in range(seeds):
@@ -112,17 +128,24 @@ def write_shuffled_table(run_dir: Path, seed: int, log) -> None:
     log(f"shuffled: skip-gram rows of seed {seed} permuted among the words -> {target}")
 
 
-def run_study(run_dir: Path, variants: list[Variant], seeds: int, base_config, device: str, quiet: bool,
-              log=click.echo) -> dict[str, list[dict]]:
-    """Train every variant for every seed (seed-major, so a partial study is balanced); returns results."""
-    from gpt.train import train_variant
+def run_study(run_dir: Path, prepared: PreparedCorpus, variants: list[Variant], seeds: int, base_config,
+              device: str, quiet: bool, fresh: bool = False, log=click.echo) -> dict[str, list[dict]]:
+    """Train every variant for every seed (seed-major, so a partial study is balanced); returns results.
 
+    Every run is planned and checked first (tables found and aligned, no finished run of other settings in
+    the way unless ``fresh``), so a study that cannot run stops before it trains or overwrites anything.
+    """
+    from gpt.train import check_run_directory, plan_run, train
+
+    planned = [(variant.name, plan_run(run_dir, base_config.replace(seed=seed, **variant.fields), variant.name,
+                                       prepared=prepared, log=log))
+               for seed in range(seeds) for variant in variants]
+    for _, run in planned:
+        check_run_directory(run.files, run.record, fresh)
     results: dict[str, list[dict]] = {v.name: [] for v in variants}
-    for seed in range(seeds):
-        for variant in variants:
-            config = base_config.replace(seed=seed, **variant.fields)
-            result = train_variant(run_dir, config, variant=variant.name, device=device, quiet=quiet, log=log)
-            results[variant.name].append(result)
+    for name, run in planned:
+        results[name].append(train(run.prepared, run.config, run.files, run.record, run.table, device,
+                                   quiet=quiet, fresh=fresh, log=log))
     return results
 
 
@@ -135,8 +158,9 @@ def run_study(run_dir: Path, variants: list[Variant], seeds: int, base_config, d
 @click.option("--positions", is_flag=True, help="Compare position embeddings (learned tokens) instead.")
 @click.option("--controls", is_flag=True, help="Add shuffled-init and glove-init-raw.")
 @click.option("--dim", type=COUNT, default=128, show_default=True, help="d_model, and the dim of tables pretrained here.")
-@click.option("--x-max", type=float, default=10.0, show_default=True,
-              help="GloVe x_max, used only when the GloVe table is missing and pretrained here.")
+@click.option("--x-max", type=float, default=None,
+              help="GloVe x_max of the tables: checked against the run's GloVe table, used when it is pretrained "
+                   "here [10, which suits small corpora].")
 @click.option("--layers", type=COUNT, default=None, help="Transformer blocks [GPT default].")
 @click.option("--heads", type=COUNT, default=None, help="Attention heads [GPT default].")
 @click.option("--context", type=COUNT, default=None, help="Tokens per window [GPT default].")
@@ -146,33 +170,45 @@ def run_study(run_dir: Path, variants: list[Variant], seeds: int, base_config, d
 @click.option("--eval-windows", type=COUNT, default=None, help="Windows in the fixed val sample [GPT default].")
 @click.option("--checkpoint-interval", type=COUNT, default=None, help="Steps between checkpoints [GPT default].")
 @device_option
+@click.option("--fresh", is_flag=True, help="Train every run of the study again, replacing finished runs (also "
+                                           "those made with other settings).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @handle_errors
-def cli(run_dir: Path, seeds: int, tokens: int, positions: bool, controls: bool, dim: int, x_max: float,
+def cli(run_dir: Path, seeds: int, tokens: int, positions: bool, controls: bool, dim: int, x_max: float | None,
         layers: int | None, heads: int | None, context: int | None, batch_size: int | None,
         evals: int | None, eval_windows: int | None, checkpoint_interval: int | None, device: str,
-        quiet: bool) -> None:
+        fresh: bool, quiet: bool) -> None:
     """Pretrained tables (init or frozen) against the jointly learned embedding, at equal budgets."""
     from gpt.config import GPTConfig
-    from pipelines.summary import write_summary
 
     if positions and controls:
         raise InputError("--controls belongs to the token-embedding study, not --positions")
+    given = {"n_layer": layers, "n_head": heads, "context": context, "batch_size": batch_size, "evals": evals,
+             "eval_windows": eval_windows, "checkpoint_interval": checkpoint_interval}
+    base = GPTConfig(d_model=dim, tokens=tokens, **{k: v for k, v in given.items() if v is not None})
     device = resolve_device(device)
-    prepared = PreparedCorpus.open(Path(run_dir) / "corpus")
-    given = {"n_layer": layers, "n_head": heads, "context": context, "batch_size": batch_size,
-             "evals": evals, "eval_windows": eval_windows, "checkpoint_interval": checkpoint_interval}
-    base = GPTConfig(d_model=dim, tokens=tokens,
-                     **{k: v for k, v in given.items() if v is not None})
+    with run_lock(run_dir):
+        study(Path(run_dir), base, seeds, positions, controls, x_max, device, fresh, quiet)
+
+
+def study(run_dir: Path, base, seeds: int, positions: bool, controls: bool, x_max: float | None, device: str,
+          fresh: bool, quiet: bool) -> dict:
+    """Tables, runs and summary of one study (the caller holds the run's lock); returns the summary."""
+    from pipelines.summary import write_summary
+
+    prepared = PreparedCorpus.open(run_dir / "corpus")
     variants = position_variants() if positions else token_variants(controls)
-    reports = {} if positions else ensure_tables(Path(run_dir), prepared, variants, seeds, dim, x_max, click.echo)
-    results = run_study(Path(run_dir), variants, seeds, base, device, quiet=not show_progress(quiet))
-    out = Path(run_dir) / ("compare-positions" if positions else "compare")
-    summary = write_summary(out, Path(run_dir), variants, results, reports, base, seeds, device)
+    reports = {} if positions else ensure_tables(run_dir, prepared, variants, seeds, base.d_model, x_max,
+                                                 click.echo)
+    results = run_study(run_dir, prepared, variants, seeds, base, device, quiet=not show_progress(quiet),
+                        fresh=fresh)
+    out = run_dir / ("compare-positions" if positions else "compare")
+    summary = write_summary(out, run_dir, variants, results, reports, base, seeds, device)
     click.echo(f"summary: {out / 'summary.md'}")
     for name, row in summary["variants"].items():
         verdict = row["verdict"] or "baseline"
         click.echo(f"  {name:16s} test loss {row['test_loss']['mean']:.4f}  {verdict}")
+    return summary
 
 
 if __name__ == "__main__":

@@ -132,18 +132,20 @@ def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, re
     if vectors_path is None:
         if neighbours:
             raise InputError("--neighbours needs --vectors FILE")
+        from corpus.lock import run_lock
         from pipelines.report import write_report
 
-        tables = evaluate_run_tables(run_dir, **options)
-        for name, table in tables.items():
-            note = table.get("whole_words")
-            click.echo(f"table: {name}" + (f" (BPE: {note['whole_words']:,} whole-word tokens of "
-                                           f"{note['tokens']:,} evaluated)" if note else ""))
-            for line in format_benchmarks(table["benchmarks"], sections):
-                click.echo("  " + line)
-        click.echo(_score_line(options))
-        out = Path(run_dir) / "eval"
-        report = write_report(Path(run_dir), tables)
+        with run_lock(run_dir):
+            tables = evaluate_run_tables(run_dir, **options)
+            for name, table in tables.items():
+                note = table.get("whole_words")
+                click.echo(f"table: {name}" + (f" (BPE: {note['whole_words']:,} whole-word tokens of "
+                                               f"{note['tokens']:,} evaluated)" if note else ""))
+                for line in format_benchmarks(table["benchmarks"], sections):
+                    click.echo("  " + line)
+            click.echo(_score_line(options))
+            out = Path(run_dir) / "eval"
+            report = write_report(Path(run_dir), tables)
         if json_path is not None:
             write_json(json_path, report)
         click.echo(f"wrote {out / 'report.md'} and {out / 'report.json'}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from corpus.lock import run_lock
 from corpus.prepare import PrepareConfig, ensure_prepared
 from corpus.prepared import PreparedCorpus
 from corpus.sources import resolve_sources
@@ -83,10 +84,18 @@ def describe(prepared: PreparedCorpus) -> str:
 @run_dir_option
 @prepare_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--verify", is_flag=True, help="Only verify the run's prepared corpus against its manifest (content "
+                                            "hash, counts, ids in the vocabulary) and exit: 0 intact, 2 not.")
 @handle_errors
-def cli(run_dir: Path, quiet: bool, **options) -> None:
+def cli(run_dir: Path, quiet: bool, verify: bool, **options) -> None:
     """Tokenize a corpus, build its vocabulary and write train/val/test token ids."""
-    prepared, built = prepare_from_options(run_dir, quiet=quiet, **options)
+    if verify:
+        prepared = PreparedCorpus.open(Path(run_dir) / "corpus")
+        prepared.verify()
+        click.echo(f"intact: {prepared.path} ({describe(prepared)})")
+        return
+    with run_lock(run_dir):
+        prepared, built = prepare_from_options(run_dir, quiet=quiet, **options)
     verb = "prepared" if built else "up to date"
     click.echo(f"{verb}: {prepared.path} ({describe(prepared)})")
 

@@ -9,14 +9,15 @@ shows the same config on the same corpus is skipped; an interrupted one resumes 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import click
 
 from corpus.errors import InputError
+from corpus.lock import run_lock
 from corpus.prepared import PreparedCorpus
-from pipelines.common import (COUNT, device_option, handle_errors, main_entry, resolve_device, run_dir_option,
-                              show_progress)
+from pipelines.common import COUNT, handle_errors, main_entry, resolve_device, run_dir_option, show_progress
 from pipelines.methods import METHODS, build_config, train_method
 from pipelines.prepare import describe, prepare_from_options, prepare_options
 from vectors.trainer import available_cores, table_dir
@@ -35,8 +36,12 @@ def open_or_prepare(ctx: click.Context, run_dir: Path, prepare_args: dict, quiet
     return prepared
 
 
+UP_TO_DATE_IGNORES = ("threads",)  # the same algorithm on another core count: not a reason to retrain
+
+
 def is_up_to_date(directory: Path, method: str, config_dict: dict, corpus_hash: str) -> bool:
-    """True when ``<method>.json`` reports this config on this corpus and its table file is there."""
+    """True when ``<method>.json`` reports this config (the thread count aside) on this corpus and its table
+    file is there."""
     report_path = directory / f"{method}.json"
     if not report_path.exists() or not (directory / f"{method}.npz").exists():
         return False
@@ -44,7 +49,12 @@ def is_up_to_date(directory: Path, method: str, config_dict: dict, corpus_hash: 
         report = json.loads(report_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return False
-    return report.get("config") == config_dict and report.get("corpus_hash") == corpus_hash
+    def settings(config: dict) -> dict:
+        return {k: v for k, v in config.items() if k not in UP_TO_DATE_IGNORES}
+
+    reported = report.get("config")
+    return isinstance(reported, dict) and settings(reported) == settings(config_dict) and \
+        report.get("corpus_hash") == corpus_hash
 
 
 def parse_methods(value: str) -> list[str]:
@@ -79,8 +89,11 @@ def parse_methods(value: str) -> list[str]:
                    "small ones (a few million tokens) such as the default corpus.")
 @click.option("--memory-gb", type=float, default=2.0, show_default=True,
               help="Working memory for GloVe co-occurrence counting (dense block + overflow buffers).")
-@device_option
-@click.option("--force", is_flag=True, help="Retrain even when a table is up to date.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Trainer engine: auto and cpu train with the compiled CPU kernels (the reference algorithm, "
+                   "bit-reproducible with --threads 1) whether or not a GPU is present; cuda trains batched "
+                   "torch steps on the GPU, a different algorithm.")
+@click.option("--force", is_flag=True, help="Retrain from scratch even when a table is up to date.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
 @handle_errors
@@ -90,11 +103,18 @@ def cli(ctx: click.Context, run_dir: Path, methods: str, device: str, force: boo
     prepare_args = {k: options.pop(k) for k in list(options) if k in _PREPARE_PARAMS}
     chosen = parse_methods(methods)
     options["threads"] = options["threads"] or available_cores()
-    options["device"] = resolve_device(device)
+    options["device"] = table_device(device)
     for method in chosen:
         build_config(method, options)  # bad option values fail before anything is written
-    prepared = open_or_prepare(ctx, run_dir, prepare_args, quiet)
-    train_tables(run_dir, prepared, chosen, options, force=force, progress=show_progress(quiet))
+    with run_lock(run_dir):
+        prepared = open_or_prepare(ctx, run_dir, prepare_args, quiet)
+        train_tables(run_dir, prepared, chosen, options, force=force, progress=show_progress(quiet))
+
+
+def table_device(name: str) -> str:
+    """The table trainers' device: ``auto`` means the CPU kernels, so a table does not depend on whether a
+    GPU happens to be present; ``cuda`` must be asked for."""
+    return "cpu" if name == "auto" else resolve_device(name)
 
 
 def trainer_defaults() -> dict:
@@ -102,7 +122,7 @@ def trainer_defaults() -> dict:
     skip = _PREPARE_PARAMS | {"run_dir", "methods", "force", "quiet"}
     options = {p.name: p.default for p in cli.params if p.name not in skip}
     options["threads"] = available_cores()
-    options["device"] = resolve_device(options["device"])
+    options["device"] = table_device(options["device"])
     return options
 
 
@@ -125,14 +145,19 @@ def train_table(run_dir: Path, prepared: PreparedCorpus, method: str, config, fo
     if not force and is_up_to_date(out, method, config_dict, prepared.content_hash):
         log(f"{method}: up to date ({out / method}.npz)")
         return json.loads((out / f"{method}.json").read_text(encoding="utf-8"))
-    table = train_method(method, prepared, config, checkpoint_dir=out / ".checkpoints" / method, progress=progress)
+    checkpoints = out / ".checkpoints" / method
+    if force:
+        shutil.rmtree(checkpoints, ignore_errors=True)  # --force trains from scratch, not from the last epoch
+    table = train_method(method, prepared, config, checkpoint_dir=checkpoints, progress=progress)
     table.save(out / f"{method}.npz")
     save_word2vec(table, out / f"{method}.txt")
     write_json(out / f"{method}.json", table.meta)
     meta = table.meta
+    heldout = [x for x in meta.get("heldout_loss_per_epoch", []) if x is not None]
     log(f"{method}: {len(table):,} x {table.dim} in {meta['train_seconds']:.1f}s "
         f"({meta['words_per_second']:,.0f} words/s), loss per epoch "
-        + " ".join(f"{x:.4f}" for x in meta["loss_per_epoch"]) + f" -> {out / method}.npz")
+        + " ".join(f"{x:.4f}" for x in meta["loss_per_epoch"])
+        + (", held-out " + " ".join(f"{x:.4f}" for x in heldout) if heldout else "") + f" -> {out / method}.npz")
     return meta
 
 

@@ -31,7 +31,7 @@ def cli(run_dir: Path, variant: str, prompt: str, tokens: int, temperature: floa
 
     text = sample_text(run_dir, variant, prompt, n_tokens=tokens, temperature=temperature, top_k=top_k,
                        seed=seed, train_seed=train_seed, context=context, device=resolve_device(device),
-                       allow_unk=allow_unk)
+                       allow_unk=allow_unk, warn=lambda message: click.echo(message, err=True))
     click.echo(text)
 
 

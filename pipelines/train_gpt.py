@@ -11,6 +11,7 @@ error is one line from rank 0 (every process exits 2).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import click
 
 from corpus.errors import InputError
+from corpus.lock import run_lock
 from gpt.config import POSITIONS, GPTConfig, parse_embedding
 from pipelines.common import (COUNT, TokenCount, device_option, handle_errors, main_entry, resolve_device,
                               run_dir_option, show_progress)
@@ -119,7 +121,9 @@ def cli(run_dir: Path, embedding: str, position: str, tokens: int, seed: int, ta
     distributed.check_batch(config.batch_size, distributed.env_context().world_size)  # before any rendezvous
     device = resolve_device(device)
     log = (lambda message: None) if quiet else click.echo
-    with distributed.process_group(device) as (context, device):
+    # rank 0 holds the run directory's lock for every process of the run (they write nothing themselves)
+    lock = run_lock(run_dir) if distributed.env_context().rank == 0 else contextlib.nullcontext()
+    with lock, distributed.process_group(device) as (context, device):
         result = train_variant(run_dir, config, variant=variant, device=device, compile=compile_model,
                                quiet=not show_progress(quiet), stop_after=stop_after, fresh=fresh, log=log)
     if not context.is_main:

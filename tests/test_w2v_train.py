@@ -155,3 +155,24 @@ def test_default_corpus_tables_beat_random_vectors(default_corpus, method):
     assert ours["ws353"] > 0.18 and ours["ws353"] > chance["ws353"] + 0.1
     assert ours["simlex999"] > 0.05
     assert ours["google"] > 0.005 and ours["google"] > 5 * chance["google"]
+
+
+def test_the_held_out_loss_falls_every_epoch_where_the_running_loss_need_not(lee_corpus):
+    """The reported running loss carries a discount that grows with the learning rate; the held-out loss of
+    each epoch's final vectors (fixed val windows and noise words) is the one that tracks the vectors."""
+    from w2v.heldout import HeldOutWindows
+
+    config = small(method="skipgram", epochs=5)
+    table = train(lee_corpus, config, progress=False)
+    heldout = table.meta["heldout_loss_per_epoch"]
+    assert len(heldout) == 5 and all(b < a for a, b in zip(heldout, heldout[1:])), heldout
+    # by hand for one window: skip-gram averages over (context, centre) pairs, CBOW over centres
+    rng = np.random.default_rng(0)
+    syn0, syn1 = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
+    windows = HeldOutWindows.__new__(HeldOutWindows)
+    windows.centres, windows.contexts, windows.noise = np.array([2]), np.array([[1, -1, 3, 4]]), np.array([[5]])
+    softplus = lambda z: np.log1p(np.exp(z))  # noqa: E731
+    pairs = [softplus(-syn0[c] @ syn1[2]) + softplus(syn0[c] @ syn1[5]) for c in (1, 3, 4)]
+    assert windows.loss(syn0, syn1, skipgram=True) == pytest.approx(np.mean(pairs))
+    h = syn0[[1, 3, 4]].mean(axis=0)
+    assert windows.loss(syn0, syn1, skipgram=False) == pytest.approx(softplus(-h @ syn1[2]) + softplus(h @ syn1[5]))

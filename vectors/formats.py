@@ -90,13 +90,25 @@ def load_vectors(path: str | os.PathLike, format: str = "auto", unicode_errors: 
         raise InputError(f"unknown vector format {format!r}; choose one of {', '.join(FORMATS)}")
     if not path.is_file():
         raise InputError(f"no such vector file: {path}")
+    guessed_binary = False
     if format == "auto":
         format = detect_format(path)
+    elif format == "word2vec" and detect_format(path) == "word2vec-binary":
+        # "word2vec" names the family (gensim's `binary=` flag picks text or binary): the file tells which,
+        # and a text file with a bad byte still gets the text reader's message if it does not read as binary.
+        format, guessed_binary = "word2vec-binary", True
     if format == "native":
         return EmbeddingTable.load(path)
     with open_binary(path) as handle:
         if format == "word2vec-binary":
-            words, matrix = _read_binary(handle, path, unicode_errors)
+            try:
+                words, matrix = _read_binary(handle, path, unicode_errors)
+            except InputError:
+                if not guessed_binary:
+                    raise
+                format = "word2vec"
+                with open_binary(path) as text:
+                    words, matrix = _read_text(text, path, True, unicode_errors)
         else:
             words, matrix = _read_text(handle, path, format == "word2vec", unicode_errors)
     try:

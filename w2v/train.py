@@ -31,6 +31,7 @@ from corpus.errors import InputError
 from vectors.table import EmbeddingTable
 from w2v.config import Backend, Device, Method, NoiseSharing, Word2VecConfig
 from vectors.trainer import export_matrix, read_checkpoint, save_checkpoint
+from w2v.heldout import HeldOutWindows
 from w2v.sampling import alias_table, keep_probabilities, keep_thresholds, noise_distribution, trainable_mask
 
 REPORT_FORMAT_VERSION = 1
@@ -204,6 +205,9 @@ def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Pat
         params = init_params(vocab_size, config.dim, config.seed)
         state = dict(expected, epoch=0, loss_per_epoch=[], updates_per_epoch=[], train_seconds=0.0)
     resumed_from = state["epoch"]
+    state.setdefault("heldout_loss_per_epoch", [])
+    heldout = HeldOutWindows(prepared, tables.trainable, tables.noise_probs, config.window, config.negative)
+    skipgram = config.method is Method.SKIPGRAM
 
     engine = None
     if backend == Backend.TORCH.value:
@@ -228,6 +232,7 @@ def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Pat
             state["epoch"] = epoch + 1
             state["loss_per_epoch"].append(mean)
             state["updates_per_epoch"].append(updates)
+            state["heldout_loss_per_epoch"].append(heldout.loss(params["syn0"], params["syn1"], skipgram))
             state["train_seconds"] += seconds
             if checkpoint_dir is not None:
                 _save_checkpoint(Path(checkpoint_dir), params, state)
@@ -242,7 +247,11 @@ def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Pat
         "loss_per_epoch": [float(x) for x in state["loss_per_epoch"]],
         "updates_per_epoch": [int(x) for x in state["updates_per_epoch"]],
         "loss": "mean negative-sampling loss per update, before the update ((context, centre) pair for "
-                "skip-gram, centre for CBOW)",
+                "skip-gram, centre for CBOW); lowered by the other updates of the same window in proportion "
+                "to the learning rate, so it can rise as the rate decays",
+        "heldout_loss_per_epoch": state["heldout_loss_per_epoch"],
+        "heldout_loss": f"the same loss of each epoch's final vectors on {len(heldout)} fixed windows of the val "
+                        f"split (no subsampling, fixed noise words)",
         "export_vectors": config.export_vectors.value, "device": device, "backend": backend,
         "threads": threads, "boundary": BOUNDARY_POLICY, "resumed_from_epoch": resumed_from,
         "untrained_rows": untrained, "untrained_fill": "normal(0, std of the trained rows)",

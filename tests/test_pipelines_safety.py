@@ -1,0 +1,254 @@
+"""Nothing a user does destroys a finished result or slips a wrong input through (one test per failure
+found by trying every command as a user and a QA engineer would)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.errors import InputError
+from tests.conftest import assert_one_line_error, lee_path, run_module
+
+GPT = ["--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
+       "--tokens", "512", "--evals", "4", "--quiet", "--device", "cpu"]
+COMPARE = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
+           "--tokens", "512", "--evals", "4", "--quiet", "--device", "cpu", "--seeds", "1"]
+PRETRAIN = ["--dim", "16", "--epochs", "1", "--threads", "1", "--quiet"]
+LEE = ["--corpus", str(lee_path()), "--documents", "lines", "--min-count", "2", "--val-fraction", "0.05",
+       "--test-fraction", "0.05"]
+
+
+@pytest.fixture
+def run_dir(lee_corpus, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(lee_corpus.path, run / "corpus")
+    return run
+
+
+def _result(run_dir: Path, variant: str = "learned", seed: int = 0) -> Path:
+    return run_dir / "gpt" / variant / f"seed{seed}" / "result.json"
+
+
+# ---------------------------------------------------------------------------------------- data loss
+def test_a_finished_run_with_other_settings_is_never_overwritten(run_dir):
+    assert run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT).returncode == 0
+    finished = _result(run_dir).read_bytes()
+    other = run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "1e-2")
+    assert_one_line_error(other)
+    assert "other settings" in other.stderr and "lr" in other.stderr and "--fresh" in other.stderr
+    assert_one_line_error(run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "nan"))
+    assert _result(run_dir).read_bytes() == finished
+    replaced = run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "1e-2", "--fresh")
+    assert replaced.returncode == 0, replaced.stderr
+    assert json.loads(_result(run_dir).read_text())["record"]["config"]["lr"] == 1e-2
+
+
+def test_compare_validates_every_run_before_it_trains_any(run_dir):
+    assert run_module("pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN).returncode == 0
+    assert run_module("pipelines.compare", "--run-dir", str(run_dir), *COMPARE).returncode == 0
+    stamps = {p: p.read_bytes() for p in (run_dir / "gpt").rglob("result.json")}
+    wider = run_module("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--dim", "32")
+    assert_one_line_error(wider)
+    assert "dim 16" in wider.stderr
+    longer = run_module("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--tokens", "1024")
+    assert_one_line_error(longer)
+    assert "other settings" in longer.stderr
+    assert {p: p.read_bytes() for p in (run_dir / "gpt").rglob("result.json")} == stamps
+    summary = json.loads((run_dir / "compare" / "summary.json").read_text())
+    assert summary["variants"]["learned"]["test_loss"]["per_seed"] == [json.loads(stamps[_result(run_dir)])["test_loss"]]
+
+
+def test_stale_tables_warn_in_train_gpt_and_are_retrained_by_compare(run_dir):
+    assert run_module("pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN, "--methods", "skipgram").returncode == 0
+    old_hash = json.loads((run_dir / "embeddings" / "skipgram.json").read_text())["corpus_hash"]
+    shutil.rmtree(run_dir / "corpus")
+    assert run_module("pipelines.prepare", "--run-dir", str(run_dir), *LEE[:-4], "--min-count", "3").returncode == 0
+    used = run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--embedding", "init:skipgram")
+    assert used.returncode == 0, used.stderr
+    assert "warning: table skipgram was trained on another corpus" in used.stderr and "covers" in used.stderr
+    shutil.rmtree(run_dir / "gpt")
+    study = run_module("pipelines.compare", "--run-dir", str(run_dir), *COMPARE)
+    assert study.returncode == 0, study.stderr
+    assert json.loads((run_dir / "embeddings" / "skipgram.json").read_text())["corpus_hash"] != old_hash
+
+
+def test_pretrain_force_trains_from_scratch(run_dir):
+    args = ["pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN, "--methods", "cbow"]
+    assert run_module(*args).returncode == 0
+    forced = run_module(*args, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads((run_dir / "embeddings" / "cbow.json").read_text())["resumed_from_epoch"] == 0
+
+
+def test_tables_ignore_the_thread_count_and_auto_means_the_cpu_kernels(run_dir):
+    from glove.config import GloveConfig
+    from pipelines.pretrain import trainer_defaults
+    from vectors.trainer import Device
+
+    assert trainer_defaults()["device"] == "cpu" and GloveConfig().device is Device.CPU
+    args = ["pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN, "--methods", "cbow"]
+    assert run_module(*args).returncode == 0
+    again = run_module("pipelines.pretrain", "--run-dir", str(run_dir), "--dim", "16", "--epochs", "1",
+                       "--methods", "cbow", "--threads", "2")
+    assert again.returncode == 0 and "cbow: up to date" in again.stdout
+
+
+# ---------------------------------------------------------------------------------- corrupt corpora
+def _corrupt_an_id(run_dir: Path, value: int) -> None:
+    path = run_dir / "corpus" / "train.ids"
+    data = bytearray(path.read_bytes())
+    data[32 + 4 * 100: 32 + 4 * 101] = np.int32(value).tobytes()  # header is 32 bytes
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("value", [10**6, -1])
+def test_ids_outside_the_vocabulary_are_one_line_everywhere(run_dir, value):
+    _corrupt_an_id(run_dir, value)
+    for module, args in (("pipelines.pretrain", PRETRAIN + ["--methods", "skipgram"]),
+                         ("pipelines.train_gpt", GPT)):
+        result = run_module(module, "--run-dir", str(run_dir), *args)
+        assert_one_line_error(result)
+        assert "outside the vocabulary" in result.stderr and "train.ids" in result.stderr
+    assert not (run_dir / "embeddings").exists() and not (run_dir / "gpt").exists()
+
+
+def test_prepare_verifies_what_it_calls_up_to_date(tmp_path):
+    run = tmp_path / "run"
+    assert run_module("pipelines.prepare", "--run-dir", str(run), *LEE).returncode == 0
+    assert run_module("pipelines.prepare", "--run-dir", str(run), "--verify").returncode == 0
+    vocab = run / "corpus" / "vocab.tsv"
+    lines = vocab.read_text(encoding="utf-8").splitlines()
+    original = list(lines)
+    a, b = lines[10].split("\t"), lines[11].split("\t")
+    lines[10], lines[11] = "\t".join([b[0], *a[1:]]), "\t".join([a[0], *b[1:]])  # two tokens swapped
+    vocab.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert_one_line_error(run_module("pipelines.prepare", "--run-dir", str(run), "--verify"))
+    rebuilt = run_module("pipelines.prepare", "--run-dir", str(run), *LEE)
+    assert rebuilt.returncode == 0 and rebuilt.stdout.startswith("prepared:")
+    assert vocab.read_text(encoding="utf-8").splitlines() == original
+    manifest = run / "corpus" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["content_hash"] = "0" * 64
+    manifest.write_text(json.dumps(data))
+    edited = run_module("pipelines.prepare", "--run-dir", str(run), "--verify")
+    assert_one_line_error(edited)
+    assert "manifest was edited" in edited.stderr
+
+
+# ---------------------------------------------------------------------------------- one clear line
+def test_bad_numbers_are_one_line(run_dir):
+    assert_one_line_error(run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "nan"))
+    short = run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--tokens", "32")
+    assert_one_line_error(short)
+    assert "less than one step" in short.stderr
+    assert run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT).returncode == 0
+    for temperature in ("nan", "inf"):
+        result = run_module("pipelines.sample", "--run-dir", str(run_dir), "--prompt", "the",
+                            "--temperature", temperature)
+        assert_one_line_error(result)
+    assert not (run_dir / "gpt" / "learned" / "seed1").exists()
+
+
+def test_sampling_an_unfinished_run_warns(run_dir):
+    from gpt.config import GPTConfig
+    from gpt.train import train_variant
+
+    config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=512, evals=4)
+    assert train_variant(run_dir, config, quiet=True, stop_after=3, log=lambda *a: None) is None
+    result = run_module("pipelines.sample", "--run-dir", str(run_dir), "--prompt", "the", "--tokens", "3")
+    assert result.returncode == 0
+    assert "never finished" in result.stderr
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 600 kB tmpfs: room for the Lee corpus, not for much more."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_is_one_line_naming_the_path_and_exit_1(tiny_disk, lee_corpus):
+    run = tiny_disk / "run"
+    filler = tiny_disk / "filler"
+    filler.write_bytes(b"\0" * (560 * 1024))  # about 40 kB left: too little for the prepared corpus
+    prepare = run_module("pipelines.prepare", "--run-dir", str(run), *LEE)
+    lines = [line for line in prepare.stderr.splitlines() if line.strip()]
+    assert prepare.returncode == 1 and len(lines) == 1, prepare.stderr
+    assert "No space left on device" in lines[0] and str(run / "corpus") in lines[0]
+    assert not run.exists()  # nothing half-written, no staging left
+    filler.unlink()
+    shutil.copytree(lee_corpus.path, run / "corpus", ignore=shutil.ignore_patterns("cooccurrence-*"))
+    full = run_module("pipelines.train_gpt", "--run-dir", str(run), *GPT)
+    lines = [line for line in full.stderr.splitlines() if line.strip()]
+    assert full.returncode == 1 and len(lines) == 1, full.stderr
+    assert "No space left on device" in lines[0] and str(run) in lines[0]
+    assert not _result(run).exists()
+    assert not [p for p in run.rglob("*") if ".tmp" in p.name]  # no temp file left behind
+    pretrain = run_module("pipelines.pretrain", "--run-dir", str(run), *PRETRAIN, "--dim", "300")
+    assert pretrain.returncode == 1 and "No space left on device" in pretrain.stderr
+    assert len([x for x in pretrain.stderr.splitlines() if x.strip()]) == 1, pretrain.stderr
+    assert not list((run / "embeddings").glob("*.npz"))
+
+
+# ------------------------------------------------------------------------------------- concurrency
+def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
+    from corpus.lock import run_lock
+
+    run = tmp_path / "run"
+    with run_lock(run):
+        busy = run_module("pipelines.prepare", "--run-dir", str(run), *LEE)
+        assert_one_line_error(busy)
+        assert f"pid {os.getpid()}" in busy.stderr
+        assert not (run / "corpus").exists()
+    assert run_module("pipelines.prepare", "--run-dir", str(run), *LEE).returncode == 0
+
+
+def test_leftovers_of_a_killed_writer_are_swept_and_prepare_stages_inside_the_run(tmp_path):
+    run = tmp_path / "runs" / "one"
+    assert run_module("pipelines.prepare", "--run-dir", str(run), *LEE).returncode == 0
+    assert sorted(p.name for p in run.parent.iterdir()) == ["one"]  # nothing staged beside the run
+    staged = run / ".one-corpus.k2j4h1.tmp"
+    staged.mkdir()
+    (staged / "provisional.raw").write_bytes(b"x" * 1000)
+    (run / "embeddings").mkdir()
+    half = run / "embeddings" / ".skipgram.a8b7c6.tmp.npz"
+    half.write_bytes(b"half a table")
+    assert run_module("pipelines.pretrain", "--run-dir", str(run), *PRETRAIN, "--methods", "cbow").returncode == 0
+    assert not staged.exists() and not half.exists()
+
+
+# ------------------------------------------------------------------------------------------ formats
+def test_a_file_copied_into_the_cache_by_hand_is_used_offline(tmp_path, monkeypatch):
+    from corpus.download import DATASETS, fetch
+
+    monkeypatch.setenv("W2V_GPT_MIRROR", "http://127.0.0.1:9")  # nothing listens: offline
+    cached = tmp_path / DATASETS["tinystories"].filename
+    cached.write_text("Once upon a time.\n<|endoftext|>\n", encoding="utf-8")
+    assert fetch(DATASETS["tinystories"], tmp_path) == cached
+    assert (tmp_path / (cached.name + ".sha256")).read_text().split()[0] == \
+        __import__("hashlib").sha256(cached.read_bytes()).hexdigest()
+    assert fetch(DATASETS["tinystories"], tmp_path) == cached  # verified from now on
+
+
+def test_format_word2vec_reads_a_binary_file(tmp_path):
+    from vectors import EmbeddingTable
+    from vectors.formats import load_vectors, save_word2vec
+
+    table = EmbeddingTable(["king", "queen"], np.array([[1.0, 2.0], [3.0, 4.5]], dtype=np.float32))
+    path = tmp_path / "vectors.w2v"
+    save_word2vec(table, path, binary=True)
+    loaded = load_vectors(path, format="word2vec")
+    assert loaded.words == table.words and np.array_equal(loaded.matrix, table.matrix)
+    result = run_module("pipelines.eval", "--vectors", str(path), "--format", "word2vec")
+    assert result.returncode == 0, result.stderr

@@ -15,6 +15,8 @@ TOKENS ?=
 THREADS ?=
 DEVICE ?=
 FAST ?=
+BUDGETS ?=
+ARMS ?=
 BENCH_CORPUS ?= ../shared/corpora/bench-en.txt.xz
 
 X_MAX ?= 10
@@ -26,6 +28,7 @@ DIM := 32
 EPOCHS := 1
 SEEDS := 2
 TOKENS := 16000
+BUDGETS := 4k,16k
 FAST_COMPARE := --layers 1 --heads 2 --context 32 --batch-size 8
 endif
 
@@ -35,13 +38,14 @@ EPOCHS_ARG := $(if $(EPOCHS),--epochs $(EPOCHS))
 THREADS_ARG := $(if $(THREADS),--threads $(THREADS))
 DEVICE_ARG := $(if $(DEVICE),--device $(DEVICE))
 TOKENS_ARG := $(if $(TOKENS),--tokens $(TOKENS))
+SWEEP_ARGS := $(if $(BUDGETS),--budgets $(BUDGETS)) $(if $(ARMS),--arms $(ARMS))
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test prepare pretrain compare compare-positions eval bench clean
+.PHONY: help install test prepare pretrain compare compare-positions sweep eval bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
-	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
+	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,6 +78,12 @@ compare-positions: $(STAMP) ## The same study over position embeddings (learned,
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
 	$(PY) -m pipelines.compare --positions --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(TOKENS_ARG) \
 		$(DEVICE_ARG) $(FAST_COMPARE)
+
+sweep: $(STAMP) ## The compare study across token budgets (BUDGETS, ARMS, SEEDS): where does the advantage end?
+	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
+	$(MAKE) pretrain
+	$(PY) -m pipelines.sweep --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(SWEEP_ARGS) $(DEVICE_ARG) \
+		$(FAST_COMPARE)
 
 eval: $(STAMP) ## Intrinsic evaluation of the run's tables and the comparison report -> runs/$(RUN)/eval/
 	$(PY) -m pipelines.eval --run-dir $(RUN_DIR)

@@ -19,6 +19,7 @@ import click
 
 from corpus.errors import InputError
 from pipelines.common import handle_errors, main_entry, run_dir_option
+from vectors.table import whole_word_view
 
 
 def evaluate_run_tables(run_dir: str | Path, **options) -> dict:
@@ -40,21 +41,6 @@ def evaluate_run_tables(run_dir: str | Path, **options) -> dict:
         if whole_words is not None:
             results[path.stem]["whole_words"] = whole_words
     return results
-
-
-def whole_word_view(table):
-    """A BPE table (tokens ending in ``</w>`` close a word) as a table of its whole-word tokens only, with
-    the marker stripped, and how many there are; any other table as it is, with None."""
-    from corpus.bpe import WORD_END
-    from vectors.table import EmbeddingTable
-
-    rows = [i for i, word in enumerate(table.words) if word.endswith(WORD_END)]
-    if not rows:
-        return table, None
-    words = [table.words[i][: -len(WORD_END)] for i in rows]
-    meta = dict(table.meta, whole_words_of=len(table))
-    view = EmbeddingTable(words, table.matrix[rows], meta)
-    return view, {"whole_words": len(rows), "tokens": len(table)}
 
 
 def _fmt(value, pattern: str = "{:.4f}") -> str:

@@ -1,5 +1,6 @@
 """The run's report (``eval/report.md`` and ``report.json``): intrinsic scores of every table, their nearest
-neighbours, the GPT comparisons, whether intrinsic quality predicted what helped the GPT, and samples.
+neighbours, the GPT comparisons, whether intrinsic quality predicted what helped the GPT, the budget sweep
+when the run has one, and samples.
 
 Everything is read from the run's files; nothing is trained here. Plots are written beside the report.
 """
@@ -30,9 +31,8 @@ def _score(result: dict) -> float:
 
 def neighbours_of_tables(run_dir: Path, methods: list[str], probes=PROBE_WORDS, k: int = 8) -> dict:
     """``{method: {probe: [[word, cosine], ...] | None}}`` for probes in the vocabulary."""
-    from pipelines.eval import whole_word_view
     from vectors.evaluate import nearest_neighbours
-    from vectors.table import EmbeddingTable
+    from vectors.table import EmbeddingTable, whole_word_view
 
     found = {}
     for method in methods:
@@ -165,6 +165,11 @@ def render(report: dict) -> str:
                       "observation, not a correlation estimate.", "", "![intrinsic vs GPT](intrinsic-vs-gpt.png)", ""]
     if report["compare_positions"]:
         lines += _compare_section("Position embeddings", report["compare_positions"], "curves-positions.png")
+    if report.get("sweep"):
+        from pipelines.sweep_summary import render_sweep
+
+        lines += ["## When does a pretrained table stop helping?", ""]
+        lines += render_sweep(report["sweep"]).splitlines()[2:]  # without its own title
     if report["samples"]:
         lines += ["## Samples", "", f"Prompt: “{report['sample_prompt']}”; seed-0 model of each variant, "
                                    f"temperature 0.8, top-k 40, sampling seeds 0-2.", ""]
@@ -182,6 +187,7 @@ def write_report(run_dir: Path, tables: dict) -> dict:
     out = run_dir / "eval"
     compare = _read_json(run_dir / "compare" / "summary.json")
     positions = _read_json(run_dir / "compare-positions" / "summary.json")
+    sweep = _read_json(run_dir / "sweep" / "summary.json")
     if (run_dir / "corpus" / "manifest.json").is_file():
         counts = read_manifest(run_dir / "corpus")["counts"]
         corpus = (f"Corpus: vocabulary {counts['vocab_size']:,}; train {counts['tokens']['train']:,}, "
@@ -192,11 +198,12 @@ def write_report(run_dir: Path, tables: dict) -> dict:
     report = {
         "format_version": REPORT_FORMAT_VERSION, "run_dir": str(run_dir), "corpus": corpus,
         "tables": tables, "neighbours": neighbours_of_tables(run_dir, list(tables)),
-        "compare": compare, "compare_positions": positions, "intrinsic_vs_gpt": link,
+        "compare": compare, "compare_positions": positions, "sweep": sweep, "intrinsic_vs_gpt": link,
         "sample_prompt": SAMPLE_PROMPT, "samples": samples_of_variants(run_dir, compare),
     }
     for source, name in ((run_dir / "compare" / "curves.png", "curves.png"),
-                         (run_dir / "compare-positions" / "curves.png", "curves-positions.png")):
+                         (run_dir / "compare-positions" / "curves.png", "curves-positions.png"),
+                         (run_dir / "sweep" / "sweep.png", "sweep.png")):
         if source.is_file():
             with atomic_path(out / name) as tmp:
                 shutil.copyfile(source, tmp)

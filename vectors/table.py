@@ -197,3 +197,17 @@ class EmbeddingTable:
             return cls(words, matrix, meta, trained)
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
+
+
+def whole_word_view(table):
+    """A BPE table (tokens ending in ``</w>`` close a word) as a table of its whole-word tokens only, with
+    the marker stripped, and how many there are; any other table as it is, with None."""
+    from corpus.bpe import WORD_END
+
+    rows = [i for i, word in enumerate(table.words) if word.endswith(WORD_END)]
+    if not rows:
+        return table, None
+    words = [table.words[i][: -len(WORD_END)] for i in rows]
+    meta = dict(table.meta, whole_words_of=len(table))
+    view = table.subset(rows, words=words, meta=meta)
+    return view, {"whole_words": len(rows), "tokens": len(table)}

@@ -1,0 +1,147 @@
+"""The budget sweep's summary: ``summary.json``, ``summary.md`` and ``sweep.png`` from the runs' results.
+
+Per arm and budget: the test loss over seeds and the paired difference from ``learned`` with its 95%
+t-interval; the p-values of every (arm, budget) comparison are Holm-adjusted together, and the verdicts use
+them. Per arm, the **crossover**: the smallest swept budget from which on (at it and every larger budget)
+the interval of the difference contains 0 or lies above it, so the pretrained table no longer shows an
+advantage; None when the advantage holds at the largest budget.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpus.atomic import atomic_file, atomic_path, write_json
+from pipelines.stats import ALPHA, holm, paired_difference
+from pipelines.summary import INTERVAL_COVERS, TABLE_SEEDS, _stat
+
+SWEEP_FORMAT_VERSION = 1
+
+
+def crossover(budgets: list[int], differences: list[dict]) -> int | None:
+    """The smallest budget from which every difference's interval reaches 0 or above (``ci_high >= 0``; a
+    difference without an interval, from a single seed, shows no advantage either); None when the largest
+    budget still shows one. ``budgets`` ascending, one difference each."""
+    found = None
+    for budget, diff in reversed(list(zip(budgets, differences))):
+        if diff["ci_high"] is not None and diff["ci_high"] < 0:
+            break
+        found = budget
+    return found
+
+
+def summarize_sweep(arms, budgets: list[int], results: dict, base, seeds: int, train_tokens: int,
+                    device: str) -> dict:
+    """The sweep as a JSON-ready dict (see the module doc)."""
+    baseline = arms[0].name
+    others = [arm.name for arm in arms[1:]]
+    family = holm({f"{arm}|{b}": paired_difference([r["test_loss"] for r in results[arm][b]],
+                                                   [r["test_loss"] for r in results[baseline][b]])
+                   for arm in others for b in budgets})
+    rows = {}
+    for arm in arms:
+        cells = {}
+        for b in budgets:
+            runs = results[arm.name][b]
+            diff = family.get(f"{arm.name}|{b}")
+            cells[str(b)] = {"tokens": runs[0]["tokens"], "epochs": runs[0]["tokens"] / train_tokens,
+                             "test_loss": _stat([r["test_loss"] for r in runs]),
+                             "difference": diff.to_dict() if diff else None,
+                             "verdict": diff.verdict if diff else None,
+                             "runs": [str(Path(r["record"]["variant"]) / f"seed{r['seed']}") for r in runs]}
+        rows[arm.name] = {"embedding": arm.fields.get("embedding"), "table": arm.table, "budgets": cells,
+                          "crossover": None if arm.name == baseline else
+                          crossover(budgets, [cells[str(b)]["difference"] for b in budgets])}
+    covers = INTERVAL_COVERS.format(tables=TABLE_SEEDS if any(a.table for a in arms) else "")
+    return {
+        "format_version": SWEEP_FORMAT_VERSION, "baseline": baseline, "budgets": budgets,
+        "epochs": [b / train_tokens for b in budgets], "train_tokens": train_tokens, "seeds": seeds,
+        "model": {"d_model": base.d_model, "n_layer": base.n_layer, "n_head": base.n_head, "context": base.context,
+                  "batch_size": base.batch_size, "schedule": f"{base.warmup_fraction:.0%} warmup, cosine to "
+                                                             f"{base.min_lr_ratio:g} x lr, per budget"},
+        "device": device, "interval_covers": covers,
+        "multiple_comparisons": f"Holm over the {len(others) * len(budgets)} (arm, budget) comparisons, "
+                                f"family-wise alpha {ALPHA}",
+        "arms": rows,
+    }
+
+
+def _diff(diff: dict | None) -> str:
+    if diff is None:
+        return "baseline"
+    if diff["ci_low"] is None:
+        return f"{diff['mean']:+.4f}"
+    return f"{diff['mean']:+.4f} [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]"
+
+
+def render_sweep(summary: dict) -> str:
+    model = summary["model"]
+    lines = ["# Budget sweep", "",
+             f"{summary['seeds']} seed(s) per arm and budget; d_model {model['d_model']}, {model['n_layer']} layers, "
+             f"{model['n_head']} heads, context {model['context']}, batch {model['batch_size']}, "
+             f"{model['schedule']}; on {summary['device']}. Epochs are of the {summary['train_tokens']:,}-token "
+             "train split.",
+             f"Differences are arm minus `{summary['baseline']}` (test loss, nats/token), paired by seed, with 95% "
+             "t-intervals; lower is better.", summary["interval_covers"],
+             f"Verdicts use Holm-adjusted p-values ({summary['multiple_comparisons']}). The crossover is the "
+             "smallest budget from which on every interval contains 0 or lies above it.", "",
+             "| arm | budget (tokens) | epochs | test loss | Δ vs baseline [95% CI] | p (Holm) | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for arm, row in summary["arms"].items():
+        for b, cell in row["budgets"].items():
+            diff = cell["difference"]
+            p = "–" if diff is None or diff["p_value_holm"] is None else f"{diff['p_value_holm']:.3f}"
+            std = cell["test_loss"]["std"]
+            loss = f"{cell['test_loss']['mean']:.4f}" + ("" if std is None else f" ± {std:.4f}")
+            lines.append(f"| {arm} | {int(b):,} | {cell['epochs']:.2f} | {loss} | {_diff(diff)} | {p} | "
+                         f"{cell['verdict'] or '—'} |")
+    lines += ["", "| arm | crossover |", "|---|---|"]
+    for arm, row in summary["arms"].items():
+        if arm != summary["baseline"]:
+            c = row["crossover"]
+            lines.append(f"| {arm} | {'none within the swept budgets' if c is None else f'{c:,} tokens'} |")
+    lines += ["", "![difference against budget](sweep.png)", ""]
+    return "\n".join(lines)
+
+
+def plot_sweep(path: Path, summary: dict) -> None:
+    """Difference from the baseline against the budget (log axis), one line per arm with its interval as a
+    band, a zero line; epochs of the train split on the top axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    budgets, train_tokens = summary["budgets"], summary["train_tokens"]
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    ax.axhline(0.0, color="grey", linewidth=1.0)
+    for arm, row in summary["arms"].items():
+        if arm == summary["baseline"]:
+            continue
+        diffs = [row["budgets"][str(b)]["difference"] for b in budgets]
+        line, = ax.plot(budgets, [d["mean"] for d in diffs], marker="o", label=arm)
+        if all(d["ci_low"] is not None for d in diffs):
+            ax.fill_between(budgets, [d["ci_low"] for d in diffs], [d["ci_high"] for d in diffs],
+                            color=line.get_color(), alpha=0.18)
+    ax.set_xscale("log")
+    ax.set_xlabel("training tokens per run (log scale)")
+    ax.set_ylabel(f"test loss minus {summary['baseline']} (nats/token)")
+    top = ax.secondary_xaxis("top", functions=(lambda t: t / train_tokens, lambda e: e * train_tokens))
+    top.set_xlabel("epochs of the train split")
+    ax.set_title(f"Pretrained tables against the learned embedding, {summary['seeds']} seed(s), 95% intervals")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def write_sweep(out: Path, arms, budgets, results, base, seeds: int, train_tokens: int, device: str) -> dict:
+    """Write summary.json, summary.md and sweep.png into ``out``; return the summary."""
+    summary = summarize_sweep(arms, budgets, results, base, seeds, train_tokens, device)
+    write_json(out / "summary.json", summary)
+    with atomic_file(out / "summary.md", "w", encoding="utf-8") as handle:
+        handle.write(render_sweep(summary))
+    plot_sweep(out / "sweep.png", summary)
+    return summary

@@ -1,0 +1,106 @@
+"""The budget sweep: budgets, arms, crossover by hand, reuse of compare's runs, resume, outputs, report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from corpus.errors import InputError
+from pipelines.sweep import budget_label, parse_arms, parse_budgets
+from pipelines.sweep_summary import crossover
+from tests.conftest import assert_one_line_error, run_module
+
+TINY = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4", "--evals", "4",
+        "--quiet", "--device", "cpu", "--seeds", "2"]
+
+
+def test_budgets_and_arms_parse_like_token_counts_and_variant_names():
+    assert parse_budgets("50k,200k,800k,3.2M") == [50_000, 200_000, 800_000, 3_200_000]
+    assert parse_budgets(" 2e5, 50000,200k ") == [50_000, 200_000]  # sorted, duplicates once
+    for bad in ("", "0", "lots", "1k,-5", "0.2"):
+        with pytest.raises(InputError):
+            parse_budgets(bad)
+    assert [a.name for a in parse_arms("glove-init,shuffled-init")] == ["learned", "glove-init", "shuffled-init"]
+    assert [a.name for a in parse_arms("learned")] == ["learned"]
+    with pytest.raises(InputError, match="choose among"):
+        parse_arms("glove-init,word2vec-init")
+    assert [budget_label(n) for n in (200_000, 3_200_000, 4_000_000, 1234)] == ["200k", "3200k", "4M", "1234"]
+
+
+def _diff(low, high):
+    return {"ci_low": low, "ci_high": high}
+
+
+def test_crossover_by_hand():
+    budgets = [1, 2, 3, 4]
+    below, contains, above = _diff(-0.3, -0.1), _diff(-0.1, 0.1), _diff(0.05, 0.2)
+    assert crossover(budgets, [below] * 4) is None  # never crosses
+    assert crossover(budgets, [below, below, contains, above]) == 3  # crosses at 3 and stays
+    assert crossover(budgets, [below, contains, below, contains]) == 4  # crosses, back, again: from 4 on
+    assert crossover(budgets, [below, contains, contains, below]) is None  # crossed back at the largest
+    assert crossover(budgets, [contains] * 4) == 1
+    assert crossover([1, 2], [below, _diff(None, None)]) == 2  # one seed: no interval shows no advantage
+
+
+def test_bad_budgets_are_one_line(tmp_path):
+    for budgets in ("0", "many", ""):
+        result = run_module("pipelines.sweep", "--run-dir", str(tmp_path / "run"), "--budgets", budgets)
+        assert_one_line_error(result)
+    assert_one_line_error(run_module("pipelines.sweep", "--run-dir", str(tmp_path / "run"), "--arms", "bogus"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_sweep_reuses_compare_resumes_and_reports(lee_corpus, tmp_path):
+    from gpt.config import GPTConfig
+    from gpt.train import train_variant
+
+    run = tmp_path / "run"
+    shutil.copytree(lee_corpus.path, run / "corpus", ignore=shutil.ignore_patterns("cooccurrence-*"))
+    steps = [("pipelines.pretrain", "--run-dir", str(run), "--dim", "16", "--epochs", "1", "--threads", "1",
+              "--x-max", "10", "--quiet"),
+             ("pipelines.compare", "--run-dir", str(run), "--tokens", "1024", *TINY)]
+    for step in steps:
+        assert run_module(*step).returncode == 0, step
+    other = tmp_path / "other"
+    shutil.copytree(run, other)
+    compare_results = {p: p.read_bytes() for p in (run / "gpt").rglob("result.json")}
+
+    # A killed sweep: one 512-token run of glove-init stopped after 3 of its 8 steps.
+    config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=512, evals=4,
+                       embedding="init", table="glove", seed=1)
+    assert train_variant(run, config, variant="glove-init@512", quiet=True, stop_after=3,
+                         log=lambda *a: None) is None
+    args = ["--budgets", "512,1024", "--arms", "glove-init", *TINY]
+    sweep = run_module("pipelines.sweep", "--run-dir", str(run), *args)
+    assert sweep.returncode == 0, sweep.stderr
+    assert "[8/8]" in sweep.stdout and "ETA" in sweep.stdout and sweep.stdout.count("reused") == 4
+    assert {p: p.read_bytes() for p in compare_results} == compare_results  # compare's runs reused as they are
+    assert not list((run / "gpt").glob("*@1k"))
+    summary = json.loads((run / "sweep" / "summary.json").read_text())
+    assert summary["budgets"] == [512, 1024] and set(summary["arms"]) == {"learned", "glove-init"}
+    cell = summary["arms"]["glove-init"]["budgets"]["1024"]
+    compare = json.loads((run / "compare" / "summary.json").read_text())
+    assert cell["test_loss"]["per_seed"] == compare["variants"]["glove-init"]["test_loss"]["per_seed"]
+    assert cell["difference"]["mean"] == pytest.approx(compare["variants"]["glove-init"]["difference"]["mean"])
+    assert {"p_value_holm", "ci_low", "ci_high", "verdict"} <= set(cell["difference"])
+    assert "crossover" in summary["arms"]["glove-init"]
+    assert (run / "sweep" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+    # The same sweep uninterrupted elsewhere gives the same numbers; a rerun trains nothing.
+    assert run_module("pipelines.sweep", "--run-dir", str(other), *args).returncode == 0
+    theirs = json.loads((other / "sweep" / "summary.json").read_text())
+    for arm in ("learned", "glove-init"):
+        for b in ("512", "1024"):
+            assert theirs["arms"][arm]["budgets"][b]["test_loss"]["per_seed"] == pytest.approx(
+                summary["arms"][arm]["budgets"][b]["test_loss"]["per_seed"], rel=1e-6)
+    again = run_module("pipelines.sweep", "--run-dir", str(run), *args)
+    assert again.returncode == 0 and again.stdout.count("reused") == 8
+
+    report = run_module("pipelines.eval", "--run-dir", str(run))
+    assert report.returncode == 0, report.stderr
+    text = (run / "eval" / "report.md").read_text()
+    assert "## When does a pretrained table stop helping?" in text and "| glove-init | 512 |" in text
+    assert (run / "eval" / "sweep.png").is_file()
+    assert json.loads((run / "eval" / "report.json").read_text())["sweep"] == summary

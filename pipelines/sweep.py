@@ -14,7 +14,6 @@ and ``sweep.png`` (see :mod:`pipelines.sweep_summary`).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
@@ -24,7 +23,7 @@ from corpus.lock import run_lock
 from corpus.prepared import PreparedCorpus
 from pipelines.common import (COUNT, TokenCount, device_option, handle_errors, main_entry, resolve_device,
                               run_dir_option, show_progress)
-from pipelines.compare import Variant, ensure_tables, position_variants, token_variants
+from pipelines.compare import Variant, ensure_tables, position_variants, token_variants, train_planned
 
 DEFAULT_BUDGETS = "200k,800k,3.2M"  # 0.3, 1.3 and 5.2 epochs of the default corpus's 620k train tokens
 DEFAULT_ARMS = "learned,glove-init"  # the init arm with the largest mean gain in `make compare`; see --help
@@ -71,8 +70,9 @@ def budget_label(tokens: int) -> str:
 
 
 def plan_sweep(run_dir: Path, prepared, arms: list[Variant], budgets: list[int], seeds: int, base, fresh: bool,
-               log) -> list[tuple[str, int, object]]:
-    """(arm, budget, planned run) for every cell, smallest budget first; compare's matching runs reused."""
+               log) -> list[tuple[str, object]]:
+    """(label, planned run) for every (budget, seed, arm), smallest budget first; a finished compare run of
+    the same settings is reused, every other run is checked before any trains."""
     from gpt.train import check_run_directory, finished_result, plan_run
 
     quiet_log = lambda message: None  # noqa: E731  (the table lines would repeat for every budget)
@@ -86,33 +86,8 @@ def plan_sweep(run_dir: Path, prepared, arms: list[Variant], budgets: list[int],
                     run = plan_run(run_dir, config, f"{arm.name}@{budget_label(budget)}", prepared=prepared,
                                    log=quiet_log, warn=log)
                     check_run_directory(run.files, run.record, fresh)
-                planned.append((arm.name, budget, run))
+                planned.append((f"{arm.name} seed {seed} at {budget_label(budget)} tokens", run))
     return planned
-
-
-def run_sweep(planned, device: str, quiet: bool, fresh: bool, log) -> dict:
-    """Train (or reuse) every planned run; one progress line per run with an ETA; returns the results as
-    ``{arm: {budget: [result per seed]}}``."""
-    from gpt.train import finished_result, train
-
-    todo = sum(run.config.steps * run.config.tokens_per_step for _, _, run in planned
-               if fresh or finished_result(run.files, run.record) is None)
-    results: dict = {}
-    done_tokens, started = 0, time.perf_counter()
-    for index, (arm, budget, run) in enumerate(planned, 1):
-        trained = fresh or finished_result(run.files, run.record) is None
-        began = time.perf_counter()
-        result = train(run.prepared, run.config, run.files, run.record, run.table, device, quiet=quiet,
-                       fresh=fresh, log=lambda message: None)
-        results.setdefault(arm, {}).setdefault(budget, []).append(result)
-        if trained:
-            done_tokens += run.config.steps * run.config.tokens_per_step
-        elapsed = time.perf_counter() - started
-        eta = elapsed / done_tokens * (todo - done_tokens) if done_tokens else 0.0
-        how = f"{time.perf_counter() - began:.0f} s" if trained else "reused"
-        log(f"[{index}/{len(planned)}] {arm} seed {run.config.seed} at {budget_label(budget)} tokens: "
-            f"test loss {result['test_loss']:.4f}, {how}, ETA {eta / 60:.0f} min")
-    return results
 
 
 @click.command()
@@ -157,7 +132,11 @@ def cli(run_dir: Path, budgets: str, arms: str, seeds: int, dim: int, x_max: flo
         if any(arm.table for arm in arm_list):
             ensure_tables(Path(run_dir), prepared, arm_list, seeds, dim, x_max, click.echo)
         planned = plan_sweep(Path(run_dir), prepared, arm_list, budget_list, seeds, base, fresh, click.echo)
-        results = run_sweep(planned, device, quiet=not show_progress(quiet), fresh=fresh, log=click.echo)
+        trained = train_planned(planned, device, not show_progress(quiet), fresh, click.echo)
+        results: dict = {}
+        for (_, run), result in zip(planned, trained):
+            arm = run.record["variant"].split("@")[0]
+            results.setdefault(arm, {}).setdefault(run.config.tokens, []).append(result)
         summary = write_sweep(Path(run_dir) / "sweep", arm_list, budget_list, results, base, seeds,
                               len(prepared.train_ids), device)
     click.echo(f"summary: {Path(run_dir) / 'sweep' / 'summary.md'}")

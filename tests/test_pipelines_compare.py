@@ -55,6 +55,9 @@ def test_token_study_end_to_end_is_idempotent_and_reproducible(run_dir, tmp_path
 
     first = run_module("pipelines.compare", "--run-dir", str(run_dir), "--seeds", "2", "--controls", *TINY)
     assert first.returncode == 0, first.stderr
+    progress = [line for line in first.stdout.splitlines() if line.startswith("[")]
+    assert len(progress) == 18 and progress[-1].startswith("[18/18] glove-init-raw seed 1: test loss ")
+    assert all("ETA" in line for line in progress)
     out = run_dir / "compare"
     summary = json.loads((out / "summary.json").read_text())
     names = ["learned", "cbow-init", "cbow-frozen", "skipgram-init", "skipgram-frozen", "glove-init",

@@ -75,7 +75,7 @@ def test_sweep_reuses_compare_resumes_and_reports(lee_corpus, tmp_path):
     args = ["--budgets", "512,1024", "--arms", "glove-init", *TINY]
     sweep = run_module("pipelines.sweep", "--run-dir", str(run), *args)
     assert sweep.returncode == 0, sweep.stderr
-    assert "[8/8]" in sweep.stdout and "ETA" in sweep.stdout and sweep.stdout.count("reused") == 4
+    assert "[8/8]" in sweep.stdout and "ETA" in sweep.stdout and sweep.stdout.count("done before") == 4
     assert {p: p.read_bytes() for p in compare_results} == compare_results  # compare's runs reused as they are
     assert not list((run / "gpt").glob("*@1k"))
     summary = json.loads((run / "sweep" / "summary.json").read_text())
@@ -96,7 +96,7 @@ def test_sweep_reuses_compare_resumes_and_reports(lee_corpus, tmp_path):
             assert theirs["arms"][arm]["budgets"][b]["test_loss"]["per_seed"] == pytest.approx(
                 summary["arms"][arm]["budgets"][b]["test_loss"]["per_seed"], rel=1e-6)
     again = run_module("pipelines.sweep", "--run-dir", str(run), *args)
-    assert again.returncode == 0 and again.stdout.count("reused") == 8
+    assert again.returncode == 0 and again.stdout.count("done before") == 8
 
     report = run_module("pipelines.eval", "--run-dir", str(run))
     assert report.returncode == 0, report.stderr

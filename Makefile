@@ -17,6 +17,7 @@ DEVICE ?=
 FAST ?=
 BUDGETS ?=
 ARMS ?=
+JOBS ?=
 BENCH_CORPUS ?= ../shared/corpora/bench-en.txt.xz
 
 X_MAX ?= 10
@@ -39,6 +40,7 @@ THREADS_ARG := $(if $(THREADS),--threads $(THREADS))
 DEVICE_ARG := $(if $(DEVICE),--device $(DEVICE))
 TOKENS_ARG := $(if $(TOKENS),--tokens $(TOKENS))
 SWEEP_ARGS := $(if $(BUDGETS),--budgets $(BUDGETS)) $(if $(ARMS),--arms $(ARMS))
+JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
 STAMP := $(VENV)/.installed
 
 .PHONY: help install test prepare pretrain compare compare-positions sweep eval bench clean
@@ -72,18 +74,18 @@ compare: $(STAMP) ## Train the GPT with every table (init, frozen) against learn
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
 	$(MAKE) pretrain
 	$(PY) -m pipelines.compare --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(TOKENS_ARG) $(DEVICE_ARG) \
-		$(FAST_COMPARE)
+		$(JOBS_ARG) $(FAST_COMPARE)
 
 compare-positions: $(STAMP) ## The same study over position embeddings (learned, sinusoidal, rope, alibi, none)
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
 	$(PY) -m pipelines.compare --positions --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(TOKENS_ARG) \
-		$(DEVICE_ARG) $(FAST_COMPARE)
+		$(DEVICE_ARG) $(JOBS_ARG) $(FAST_COMPARE)
 
 sweep: $(STAMP) ## The compare study across token budgets (BUDGETS, ARMS, SEEDS): where does the advantage end?
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
 	$(MAKE) pretrain
 	$(PY) -m pipelines.sweep --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(SWEEP_ARGS) $(DEVICE_ARG) \
-		$(FAST_COMPARE)
+		$(JOBS_ARG) $(FAST_COMPARE)
 
 eval: $(STAMP) ## Intrinsic evaluation of the run's tables and the comparison report -> runs/$(RUN)/eval/
 	$(PY) -m pipelines.eval --run-dir $(RUN_DIR)

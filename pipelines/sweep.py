@@ -23,7 +23,8 @@ from corpus.lock import run_lock
 from corpus.prepared import PreparedCorpus
 from pipelines.common import (COUNT, TokenCount, device_option, handle_errors, main_entry, resolve_device,
                               run_dir_option, show_progress)
-from pipelines.compare import Variant, ensure_tables, position_variants, token_variants, train_planned
+from pipelines.compare import (Variant, ensure_tables, jobs_option, position_variants, threads_option, token_variants,
+                               train_planned)
 
 DEFAULT_BUDGETS = "200k,800k,3.2M"  # 0.3, 1.3 and 5.2 epochs of the default corpus's 620k train tokens
 DEFAULT_ARMS = "learned,glove-init"  # the init arm with the largest mean gain in `make compare`; see --help
@@ -112,10 +113,13 @@ def plan_sweep(run_dir: Path, prepared, arms: list[Variant], budgets: list[int],
 @click.option("--checkpoint-interval", type=COUNT, default=None, help="Steps between checkpoints [GPT default].")
 @device_option
 @click.option("--fresh", is_flag=True, help="Train every run again, replacing finished ones.")
+@jobs_option
+@threads_option
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @handle_errors
 def cli(run_dir: Path, budgets: str, arms: str, seeds: int, dim: int, x_max: float | None, layers, heads, context,
-        batch_size, evals, eval_windows, checkpoint_interval, device: str, fresh: bool, quiet: bool) -> None:
+        batch_size, evals, eval_windows, checkpoint_interval, device: str, fresh: bool, jobs: int,
+        threads_per_run: int | None, quiet: bool) -> None:
     """How the paired difference from the learned embedding moves with the token budget."""
     from gpt.config import GPTConfig
     from pipelines.sweep_summary import write_sweep
@@ -132,7 +136,8 @@ def cli(run_dir: Path, budgets: str, arms: str, seeds: int, dim: int, x_max: flo
         if any(arm.table for arm in arm_list):
             ensure_tables(Path(run_dir), prepared, arm_list, seeds, dim, x_max, click.echo)
         planned = plan_sweep(Path(run_dir), prepared, arm_list, budget_list, seeds, base, fresh, click.echo)
-        trained = train_planned(planned, device, not show_progress(quiet), fresh, click.echo)
+        trained = train_planned(planned, device, jobs > 1 or not show_progress(quiet), fresh, click.echo, jobs,
+                                threads_per_run)
         results: dict = {}
         for (_, run), result in zip(planned, trained):
             arm = run.record["variant"].split("@")[0]

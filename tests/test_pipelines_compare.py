@@ -10,7 +10,7 @@ from scipy import stats
 
 from corpus import PreparedCorpus
 from pipelines.stats import holm_adjust
-from tests.conftest import assert_one_line_error, run_module
+from tests.conftest import REPO, assert_one_line_error, run_module
 
 TINY = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
         "--tokens", "1024", "--evals", "6", "--quiet", "--device", "cpu"]
@@ -212,3 +212,61 @@ def test_report_over_a_small_run(run_dir):
     assert link["glove"]["delta_init"] == summary["variants"]["glove-init"]["difference"]["mean"]
     for image in ("curves.png", "curves-positions.png", "intrinsic-vs-gpt.png"):
         assert (out / image).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_parallel_runs_give_the_same_results_as_one_at_a_time(run_dir, tmp_path):
+    """--jobs 2 trains two runs at once in worker processes; at a fixed --threads-per-run every result.json
+    and curve.csv equals the --jobs 1 study's (over the same tables), timings aside, and so does the summary."""
+    assert run_module("pipelines.pretrain", "--run-dir", str(run_dir), "--dim", "16", "--epochs", "1",
+                      "--threads", "1", "--x-max", "10", "--quiet").returncode == 0
+    args = ["--seeds", "2", *TINY, "--threads-per-run", "1"]
+    one = run_module("pipelines.compare", "--run-dir", str(run_dir), *args, "--jobs", "1")
+    assert one.returncode == 0, one.stderr
+    first = tmp_path / "first"
+    first.mkdir()
+    for name in ("gpt", "compare"):
+        shutil.move(str(run_dir / name), str(first / name))
+    two = run_module("pipelines.compare", "--run-dir", str(run_dir), *args, "--jobs", "2")
+    assert two.returncode == 0, two.stderr
+    assert len([line for line in two.stdout.splitlines() if line.startswith("[")]) == 14
+    timing = {"train_seconds", "eval_seconds", "tokens_per_second"}
+    results = sorted((run_dir / "gpt").rglob("result.json"))
+    assert len(results) == 14
+    for result in results:
+        mirror = first / result.relative_to(run_dir)
+        a, b = json.loads(result.read_text()), json.loads(mirror.read_text())
+        assert {k: v for k, v in a.items() if k not in timing} == {k: v for k, v in b.items() if k not in timing}
+        curve_a = [line.rsplit(",", 1)[0] for line in (result.parent / "curve.csv").read_text().splitlines()]
+        curve_b = [line.rsplit(",", 1)[0] for line in (mirror.parent / "curve.csv").read_text().splitlines()]
+        assert curve_a == curve_b  # all but the wall-clock seconds column, bit for bit
+    ours = _without_timings(json.loads((run_dir / "compare" / "summary.json").read_text()))
+    theirs = _without_timings(json.loads((first / "compare" / "summary.json").read_text()))
+    assert ours == theirs
+
+
+def test_a_plan_run_line_by_line_gives_the_summary_compare_writes_itself(run_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    assert run_module("pipelines.pretrain", "--run-dir", str(run_dir), "--dim", "16", "--epochs", "1",
+                      "--threads", "1", "--x-max", "10", "--quiet").returncode == 0
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other)
+    args = ["--seeds", "1", *TINY]
+    plan = tmp_path / "plan.txt"
+    written = run_module("pipelines.compare", "--run-dir", str(run_dir), *args, "--plan", str(plan))
+    assert written.returncode == 0, written.stderr
+    lines = plan.read_text().splitlines()
+    assert len(lines) == 7 and all(" -m pipelines.train_gpt " in line for line in lines)
+    assert not (run_dir / "gpt").exists()  # nothing trained
+    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}", PYTHONPATH=str(REPO))
+    loop = subprocess.run(["bash", "-c", f'while read -r line; do eval "$line" || exit 1; done < "{plan}"'],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert loop.returncode == 0, loop.stderr
+    summarized = run_module("pipelines.compare", "--run-dir", str(run_dir), *args)
+    assert summarized.returncode == 0 and summarized.stdout.count("done before") == 7, summarized.stdout
+    itself = run_module("pipelines.compare", "--run-dir", str(other), *args)
+    assert itself.returncode == 0
+    _assert_same_numbers(_without_timings(json.loads((run_dir / "compare" / "summary.json").read_text())),
+                         _without_timings(json.loads((other / "compare" / "summary.json").read_text())))

@@ -142,7 +142,7 @@ def plan_study(run_dir: Path, prepared: PreparedCorpus, variants: list[Variant],
                fresh: bool = False, log=click.echo) -> list[tuple[str, object]]:
     """Every run of the study (seed-major, so a partial study is balanced), planned and checked before any
     trains: tables found and aligned, no finished run of other settings in the way unless ``fresh``."""
-    from gpt.train import check_run_directory, plan_run
+    from gpt.runs import check_run_directory, plan_run
 
     planned = [(f"{variant.name} seed {seed}",
                 plan_run(run_dir, base_config.replace(seed=seed, **variant.fields), variant.name, prepared=prepared,
@@ -174,7 +174,8 @@ def train_planned(planned: list[tuple[str, object]], device: str, quiet: bool, f
     from the tokens still to train at the pace so far (a finished run says "done before"). A failing run
     stops the study with its own error; the runs that finished are kept, and a rerun resumes the rest.
     """
-    from gpt.train import finished_result, train
+    from gpt.runs import finished_result
+    from gpt.train import train
 
     threads = threads or max(1, available_cores() // jobs)
     finished = [None if fresh else finished_result(run.files, run.record) for _, run in planned]
@@ -226,7 +227,7 @@ def plan_commands(planned: list[tuple[str, object]], device: str, fresh: bool = 
     import shlex
 
     from gpt.config import GPTConfig
-    from gpt.train import finished_result
+    from gpt.runs import finished_result
 
     defaults = GPTConfig()
     fixed = ("init_std", "min_lr_ratio", "beta1", "beta2", "grad_clip", "frequent_words", "rope_base", "bias")
@@ -282,7 +283,8 @@ def _init_worker(threads: int) -> None:
 def _train_in_worker(run_dir: Path, config: dict, variant: str, device: str, fresh: bool) -> tuple[dict, float]:
     """One run in a worker process: planned again from its config (nothing large crosses processes)."""
     from gpt.config import GPTConfig
-    from gpt.train import plan_run, train
+    from gpt.runs import plan_run
+    from gpt.train import train
 
     began = time.perf_counter()
     silent = lambda message: None  # noqa: E731

@@ -74,7 +74,7 @@ def plan_sweep(run_dir: Path, prepared, arms: list[Variant], budgets: list[int],
                log) -> list[tuple[str, object]]:
     """(label, planned run) for every (budget, seed, arm), smallest budget first; a finished compare run of
     the same settings is reused, every other run is checked before any trains."""
-    from gpt.train import check_run_directory, finished_result, plan_run
+    from gpt.runs import check_run_directory, finished_result, plan_run
 
     quiet_log = lambda message: None  # noqa: E731  (the table lines would repeat for every budget)
     planned = []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from corpus.atomic import atomic_file, atomic_path, write_json
 from pipelines.stats import ALPHA, holm, paired_difference
-from pipelines.summary import INTERVAL_COVERS, TABLE_SEEDS, _stat
+from pipelines.summary import INTERVAL_COVERS, TABLE_SEEDS, _diff, _stat
 
 SWEEP_FORMAT_VERSION = 1
 
@@ -64,14 +64,6 @@ def summarize_sweep(arms, budgets: list[int], results: dict, base, seeds: int, t
                                 f"family-wise alpha {ALPHA}",
         "arms": rows,
     }
-
-
-def _diff(diff: dict | None) -> str:
-    if diff is None:
-        return "baseline"
-    if diff["ci_low"] is None:
-        return f"{diff['mean']:+.4f}"
-    return f"{diff['mean']:+.4f} [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]"
 
 
 def render_sweep(summary: dict) -> str:

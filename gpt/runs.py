@@ -1,0 +1,147 @@
+"""One GPT run before it trains: where its files live, the record that identifies it, and the checks that
+keep a finished result from being overwritten by a run of other settings.
+
+A run's record (config, vocabulary size, corpus hash, table file and digest) says which run a directory
+holds: equal records mean a finished run is skipped and a checkpoint resumed; a directory holding a run of
+another record is refused unless the caller asks for a fresh start.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.errors import InputError
+from gpt.config import FORMAT_VERSION, GPTConfig, table_label, variant_name
+from gpt.embedding import AlignedTable, align_table, file_sha256, load_table
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """Paths of one run: ``<run_dir>/gpt/<variant>/seed<k>/``."""
+
+    directory: Path
+
+    @classmethod
+    def of(cls, run_dir: str | Path, variant: str, seed: int) -> "RunFiles":
+        return cls(Path(run_dir) / "gpt" / variant / f"seed{seed}")
+
+    config = property(lambda self: self.directory / "config.json")
+    checkpoint = property(lambda self: self.directory / "checkpoint.pt")
+    curve = property(lambda self: self.directory / "curve.csv")
+    result = property(lambda self: self.directory / "result.json")
+
+
+def _relative(path: Path, run_dir: str | Path) -> str:
+    """``path`` relative to the run directory when inside it (a run directory can move), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(run_dir).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def make_record(config: GPTConfig, variant: str, vocab_size: int, corpus_hash: str,
+                table: AlignedTable | None, source: dict | None) -> dict:
+    """What identifies a run: equal records mean a finished run is skipped and a checkpoint resumed.
+
+    ``source`` names the table's file (relative to the run directory when inside it) and its sha256; None
+    for a table given in memory."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "variant": variant,
+        "config": config.to_dict(),
+        "vocab_size": vocab_size,
+        "corpus_hash": corpus_hash,
+        "table": None if table is None else {"name": config.table, **(source or {"file": None}),
+                                             "trainable_rows": int(table.trainable.sum()), **table.summary()},
+        "head": "tied" if config.head_tied else "untied",
+    }
+
+
+def finished_result(files: RunFiles, record: dict) -> dict | None:
+    """The result of a finished run with this record, or None."""
+    if not files.result.is_file():
+        return None
+    try:
+        result = json.loads(files.result.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # unreadable: the run is done again
+    return result if isinstance(result, dict) and result.get("record") == record else None
+
+
+def other_settings(files: RunFiles, record: dict) -> str | None:
+    """What differs, when the run's directory holds a run (finished or begun) of another record; else None."""
+    for path in (files.result, files.config):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # absent or unreadable: nothing finished to protect there
+        theirs = data.get("record") if path == files.result else data
+        if isinstance(theirs, dict) and theirs != record:
+            old, new = theirs.get("config") or {}, record["config"]
+            changed = [f"{k} {old.get(k)!r} there, {new.get(k)!r} asked" for k in new if old.get(k) != new[k]]
+            changed += [f"another {k.replace('_', ' ')}" for k in record
+                        if k != "config" and theirs.get(k) != record[k]]
+            return "; ".join(changed[:3]) or "another format"
+    return None
+
+
+def check_run_directory(files: RunFiles, record: dict, fresh: bool) -> None:
+    """InputError unless the run's directory is free, holds this very run, or ``fresh`` allows replacing it:
+    a finished result made with other settings is never overwritten silently."""
+    difference = None if fresh else other_settings(files, record)
+    if difference:
+        raise InputError(f"{files.directory} holds a run with other settings ({difference}); pass --fresh to "
+                         "replace it, or use another --variant or --run-dir")
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run resolved before anything is written: its corpus, files, record and aligned table."""
+
+    prepared: object  # corpus.PreparedCorpus
+    config: GPTConfig
+    files: RunFiles
+    record: dict
+    table: AlignedTable | None
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def plan_run(run_dir: str | Path, config: GPTConfig, variant: str | None = None, table=None, prepared=None,
+             log=print, warn=_stderr) -> PlannedRun:
+    """Open the run's prepared corpus (unless given), resolve and align the table, name the run; write nothing.
+
+    ``table`` may be an EmbeddingTable already in memory (``config.table`` then only names it); otherwise
+    ``config.table`` is a method name of the run or a vector file. A table trained on another corpus is used
+    with a warning that gives its coverage.
+    """
+    from corpus import PreparedCorpus
+
+    if prepared is None:
+        prepared = PreparedCorpus.open(Path(run_dir) / "corpus")
+    if config.tokens < config.tokens_per_step:
+        raise InputError(f"--tokens {config.tokens:,} is less than one step of --batch-size x --context = "
+                         f"{config.tokens_per_step:,} tokens; raise --tokens or lower those")
+    aligned = source = label = None
+    if config.embedding != "learned":
+        if table is None:
+            table, path = load_table(config.table, run_dir, config.trainer_seed)
+            source = {"file": _relative(path, run_dir), "file_sha256": file_sha256(path)}
+        label = table_label(config.table)
+        aligned = align_table(table, prepared.vocab.tokens, config, prepared.vocab.specials)
+        scale = f", rows rescaled x{aligned.rescale_factor:.4g}" if aligned.rescale_factor is not None else ""
+        log(f"table {config.table}: {int(aligned.found.sum()):,} of {len(aligned.found):,} vocabulary words "
+            f"({aligned.coverage:.1%}), dim {aligned.dim}{scale}")
+        trained_on = table.meta.get("corpus_hash")
+        if trained_on and trained_on != prepared.content_hash:
+            warn(f"warning: table {config.table} was trained on another corpus ({trained_on[:12]}, this one "
+                 f"is {prepared.content_hash[:12]}); it covers {aligned.coverage:.1%} of the vocabulary")
+    variant = variant or variant_name(config, label)
+    files = RunFiles.of(run_dir, variant, config.seed)
+    record = make_record(config, variant, len(prepared.vocab), prepared.content_hash, aligned, source)
+    return PlannedRun(prepared, config, files, record, aligned)

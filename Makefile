@@ -17,8 +17,9 @@ DEVICE ?=
 FAST ?=
 BUDGETS ?=
 ARMS ?=
-JOBS ?=
-BENCH_CORPUS ?= ../shared/corpora/bench-en.txt.xz
+JOBS ?= auto
+BENCH_CORPUS ?=
+GLOVE_DIR ?=
 
 X_MAX ?= 10
 
@@ -47,7 +48,7 @@ STAMP := $(VENV)/.installed
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
-	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
+	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS JOBS=$(JOBS) THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -90,8 +91,13 @@ sweep: $(STAMP) ## The compare study across token budgets (BUDGETS, ARMS, SEEDS)
 eval: $(STAMP) ## Intrinsic evaluation of the run's tables and the comparison report -> runs/$(RUN)/eval/
 	$(PY) -m pipelines.eval --run-dir $(RUN_DIR)
 
-bench: $(STAMP) ## Speed figures against gensim and the reference figures (needs BENCH_CORPUS)
-	$(PY) -m pipelines.bench --bench-corpus $(BENCH_CORPUS)
+$(VENV)/.bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	touch $(VENV)/.bench
+
+bench: $(VENV)/.bench ## Every stage's speed beside a peer measured in the same run (BENCH_CORPUS, GLOVE_DIR) -> runs/bench/bench.json
+	$(PY) -m pipelines.bench $(if $(BENCH_CORPUS),--bench-corpus $(BENCH_CORPUS)) \
+		$(if $(GLOVE_DIR),--glove-dir $(GLOVE_DIR)) $(THREADS_ARG) $(DEVICE_ARG)
 
 clean: ## Remove runs/$(RUN) (the venv stays)
 	rm -rf $(RUN_DIR)

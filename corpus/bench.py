@@ -7,9 +7,7 @@ measurement: ``python -m corpus.bench FILE REPEATS`` prints a JSON line.
 from __future__ import annotations
 
 import json
-import lzma
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,21 +31,18 @@ def _measure(text_file: Path, repeats: int) -> dict:
             "peak_rss_mb": peak_kb / 1024, "vocab_size": prepared.manifest["counts"]["vocab_size"]}
 
 
-def bench_prepare(bench_corpus: str | Path, targets=(20_000_000, 40_000_000)) -> list[dict]:
-    """Decompress the bench corpus once, then prepare it repeated to each target size of tokens."""
-    with tempfile.TemporaryDirectory() as tmp:
-        text = Path(tmp) / "bench.txt"
-        with lzma.open(bench_corpus, "rb") as src, open(text, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        one = json.loads(subprocess.run([sys.executable, "-m", "corpus.bench", str(text), "1"],
-                                        check=True, capture_output=True, text=True).stdout)
-        results = []
-        for target in targets:
-            repeats = -(-target // one["tokens"])
-            out = subprocess.run([sys.executable, "-m", "corpus.bench", str(text), str(repeats)],
-                                 check=True, capture_output=True, text=True).stdout
-            results.append(json.loads(out))
-        return results
+def bench_prepare(text: str | Path, targets=(20_000_000, 40_000_000)) -> list[dict]:
+    """Prepare the plain text file ``text`` repeated to each target size of tokens (each in a fresh process)."""
+    text = Path(text)
+    one = json.loads(subprocess.run([sys.executable, "-m", "corpus.bench", str(text), "1"],
+                                    check=True, capture_output=True, text=True).stdout)
+    results = []
+    for target in targets:
+        repeats = -(-target // one["tokens"])
+        out = subprocess.run([sys.executable, "-m", "corpus.bench", str(text), str(repeats)],
+                             check=True, capture_output=True, text=True).stdout
+        results.append(json.loads(out))
+    return results
 
 
 if __name__ == "__main__":

@@ -1,9 +1,15 @@
-"""Training speed of the GPT in tokens per second, at the configuration nanoGPT was measured at.
+"""Training speed of the GPT in tokens per second, beside Hugging Face ``transformers``' GPT-2 of the same shape.
 
-The bar: nanoGPT's ``model.py`` (fp32 eager, 2 threads, AdamW, gradient clipping, d_model 128, 4 layers,
-4 heads, context 128, batch 32, vocabulary 10k; 2.08M parameters) trained at 6.2k tokens/s on the project's
-2-core CPU. :func:`tokens_per_second` times our real training step (batches cut from a memory array, the
-chunked loss, fused AdamW, clipping) at that configuration; ``python -m gpt.bench`` prints it.
+Both are timed in the same process on random token ids at :data:`BENCH_CONFIG` (d_model 128, 4 layers, 4
+heads, context 128, batch 32, vocabulary 10k, fp32, no dropout), with the same optimizer step: AdamW
+(fused where torch has it), gradient clipping at 1.0, then the update. Ours is our real training step
+(batches cut from a memory array, the chunked loss, our weight-decay groups); the peer is
+``GPT2LMHeadModel`` (tied head, learned positions, GELU MLP of 4 x d_model: the same shape). Achieved
+GFLOP/s use the usual count of 6 x (parameters without the position table) + 12 x layers x d_model x
+context floating-point operations per trained token (forward and backward; the second term is attention).
+
+``python -m gpt.bench`` prints both (the peer only where ``transformers`` is installed: ``pip install -e
+.[bench]``).
 """
 
 from __future__ import annotations
@@ -18,20 +24,46 @@ from gpt.data import batch_offsets, get_batch
 from gpt.model import GPT
 from gpt.train import lr_at, make_optimizer, train_step
 
-NANOGPT_TOKENS_PER_SECOND = 6200.0  # measured by the project on its 2-core CPU (see the module docstring)
 BENCH_CONFIG = GPTConfig(d_model=128, n_layer=4, n_head=4, context=128, batch_size=32)
+BENCH_VOCAB = 10_000
 
 
-def tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = 10_000, steps: int = 20,
-                      warmup_steps: int = 3, threads: int | None = 2, device: str = "cpu", repeats: int = 1) -> float:
-    """Training tokens/s of ``config`` on random token ids: the best of ``repeats`` timings of ``steps`` steps.
+def flops_per_token(parameters: int, config: GPTConfig) -> int:
+    """Training FLOPs per token: 6 x parameters (matrix products forward and backward) plus the attention
+    scores and their use, 12 x layers x d_model x context."""
+    return 6 * parameters + 12 * config.n_layer * config.d_model * config.context
 
-    ``threads`` sets torch's intra-op threads for the measurement (None: leave as is). The best of several
-    repeats is the least disturbed by other work on a shared machine.
-    """
-    previous_threads = torch.get_num_threads()
+
+def _timed(step, steps: int, warmup_steps: int, repeats: int, tokens_per_step: int, device: str) -> float:
+    """Best tokens/s of ``repeats`` timings of ``steps`` calls of ``step(i)`` after ``warmup_steps``."""
+    best, i = 0.0, 0
+    for _ in range(repeats):
+        for k in range(warmup_steps + steps):
+            if k == warmup_steps:
+                if device.startswith("cuda"):
+                    torch.cuda.synchronize()
+                started = time.perf_counter()
+            step(i)
+            i += 1
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        best = max(best, steps * tokens_per_step / (time.perf_counter() - started))
+        warmup_steps = 1
+    return best
+
+
+def _threads(threads: int | None):
+    previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
+    return previous
+
+
+def tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_VOCAB, steps: int = 20,
+                      warmup_steps: int = 3, threads: int | None = 2, device: str = "cpu",
+                      repeats: int = 1) -> dict:
+    """Our training step: ``{"tokens_per_second", "parameters", "gflops"}`` (the best of ``repeats``)."""
+    previous = _threads(threads)
     try:
         ids = np.random.default_rng(0).integers(0, vocab_size, size=1_000_000, dtype=np.int32)
         model = GPT(config, vocab_size)
@@ -39,33 +71,92 @@ def tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = 10_000
         model.to(device)
         model.train()
         optimizer = make_optimizer(model, config)
-        best = 0.0
-        step = 0
-        for _ in range(repeats):
-            for i in range(warmup_steps + steps):
-                if i == warmup_steps:
-                    if device.startswith("cuda"):
-                        torch.cuda.synchronize()
-                    started = time.perf_counter()
-                x, y = get_batch(ids, batch_offsets(0, step, len(ids), config.context, config.batch_size),
-                                 config.context, device)
-                train_step(model, model, optimizer, x, y, lr_at(config, step), config.grad_clip, device)
-                step += 1
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            best = max(best, steps * config.tokens_per_step / (time.perf_counter() - started))
-            warmup_steps = 1
-        return best
+
+        def step(i: int) -> None:
+            x, y = get_batch(ids, batch_offsets(0, i, len(ids), config.context, config.batch_size),
+                             config.context, device)
+            train_step(model, model, optimizer, x, y, lr_at(config, i), config.grad_clip, device)
+
+        speed = _timed(step, steps, warmup_steps, repeats, config.tokens_per_step, device)
+        parameters = sum(p.numel() for name, p in model.named_parameters() if not name.startswith("pos."))
+        return {"tokens_per_second": speed, "parameters": parameters,
+                "gflops": speed * flops_per_token(parameters, config) / 1e9}
     finally:
-        torch.set_num_threads(previous_threads)
+        torch.set_num_threads(previous)
+
+
+def transformers_tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_VOCAB,
+                                   steps: int = 20, warmup_steps: int = 3, threads: int | None = 2,
+                                   device: str = "cpu", repeats: int = 1) -> dict:
+    """``transformers.GPT2LMHeadModel`` of the same shape, same optimizer step; ImportError without it."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    previous = _threads(threads)
+    try:
+        torch.manual_seed(0)
+        hf = GPT2Config(vocab_size=vocab_size, n_positions=config.context, n_embd=config.d_model,
+                        n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=0.0, embd_pdrop=0.0,
+                        attn_pdrop=0.0, tie_word_embeddings=True)
+        model = GPT2LMHeadModel(hf).to(device)
+        model.train()
+        try:
+            optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2),
+                                          weight_decay=config.weight_decay, fused=True)
+        except (RuntimeError, TypeError):
+            optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2),
+                                          weight_decay=config.weight_decay)
+        ids = torch.from_numpy(np.random.default_rng(0).integers(0, vocab_size, size=1_000_000).astype(np.int64))
+
+        def step(i: int) -> None:
+            offsets = batch_offsets(0, i, len(ids), config.context, config.batch_size)
+            batch = torch.stack([ids[o: o + config.context] for o in offsets]).to(device)  # (B, T)
+            loss = model(input_ids=batch, labels=batch).loss  # the model shifts the labels itself
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+
+        # the same B x T tokens through the model per step as ours (its loss shifts them, so T - 1 targets)
+        speed = _timed(step, steps, warmup_steps, repeats, config.tokens_per_step, device)
+        parameters = sum(p.numel() for name, p in model.named_parameters() if ".wpe." not in name)
+        return {"tokens_per_second": speed, "parameters": parameters,
+                "gflops": speed * flops_per_token(parameters, config) / 1e9}
+    finally:
+        torch.set_num_threads(previous)
+
+
+def bench_gpt(threads: int = 2, device: str = "cpu", repeats: int = 3, steps: int = 20) -> dict:
+    """Ours and the peer (None without ``transformers``) at the bench config, alternating per repeat so
+    both see the same load; the best of ``repeats`` each."""
+    import importlib
+
+    try:
+        importlib.import_module("transformers.models.gpt2")
+        installed = True
+    except (ImportError, RuntimeError):  # absent, or a build that does not fit this torch
+        installed = False
+    ours, peer = [], []
+    for _ in range(repeats):
+        ours.append(tokens_per_second(threads=threads, device=device, steps=steps))
+        if installed:
+            peer.append(transformers_tokens_per_second(threads=threads, device=device, steps=steps))
+    best = lambda runs: max(runs, key=lambda r: r["tokens_per_second"]) if runs else None  # noqa: E731
+    c = BENCH_CONFIG
+    return {"ours": best(ours), "peer": best(peer), "peer_name": "transformers GPT2LMHeadModel",
+            "settings": {"d_model": c.d_model, "n_layer": c.n_layer, "n_head": c.n_head, "context": c.context,
+                         "batch_size": c.batch_size, "vocab_size": BENCH_VOCAB, "dtype": "float32",
+                         "threads": threads, "device": device, "steps": steps, "repeats": repeats}}
 
 
 def main() -> None:
-    ours = tokens_per_second(repeats=3)
-    with_dropout = tokens_per_second(BENCH_CONFIG.replace(dropout=0.1), repeats=3)
+    result = bench_gpt()
     print("gpt training, d_model 128, 4 layers, 4 heads, context 128, batch 32, vocab 10k, 2 threads, fp32:")
-    print(f"  ours:    {ours:,.0f} tokens/s ({with_dropout:,.0f} tokens/s with --dropout 0.1)")
-    print(f"  nanoGPT: {NANOGPT_TOKENS_PER_SECOND:,.0f} tokens/s (its model.py at that config, measured by the project)")
+    for name, row in (("ours", result["ours"]), ("transformers GPT-2", result["peer"])):
+        if row is None:
+            print(f"  {name}: not installed (pip install -e .[bench])")
+        else:
+            print(f"  {name}: {row['tokens_per_second']:,.0f} tokens/s, {row['gflops']:.1f} GFLOP/s "
+                  f"({row['parameters']:,} parameters)")
 
 
 if __name__ == "__main__":

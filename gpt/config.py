@@ -121,6 +121,11 @@ class GPTConfig:
         return -(-self.tokens // self.tokens_per_step)
 
     @property
+    def trained_tokens(self) -> int:
+        """Tokens the run trains on: whole steps, so at least ``tokens``."""
+        return self.steps * self.tokens_per_step
+
+    @property
     def trainer_seed(self) -> int:
         """The seed of the run's table to use: ``table_seed``, or the run's own seed."""
         return self.seed if self.table_seed is None else self.table_seed

@@ -34,6 +34,12 @@ class RunFiles:
     result = property(lambda self: self.directory / "result.json")
 
 
+def run_files(run_dir: str | Path, config: GPTConfig, variant: str | None = None) -> RunFiles:
+    """Where the run of ``config`` lives: ``variant`` if given, else the config's default variant name."""
+    label = table_label(config.table) if config.embedding != "learned" else None
+    return RunFiles.of(run_dir, variant or variant_name(config, label), config.seed)
+
+
 def _relative(path: Path, run_dir: str | Path) -> str:
     """``path`` relative to the run directory when inside it (a run directory can move), else as given."""
     try:
@@ -127,12 +133,12 @@ def plan_run(run_dir: str | Path, config: GPTConfig, variant: str | None = None,
     if config.tokens < config.tokens_per_step:
         raise InputError(f"--tokens {config.tokens:,} is less than one step of --batch-size x --context = "
                          f"{config.tokens_per_step:,} tokens; raise --tokens or lower those")
-    aligned = source = label = None
+    aligned = source = None
+    files = run_files(run_dir, config, variant)
     if config.embedding != "learned":
         if table is None:
             table, path = load_table(config.table, run_dir, config.trainer_seed)
             source = {"file": _relative(path, run_dir), "file_sha256": file_sha256(path)}
-        label = table_label(config.table)
         aligned = align_table(table, prepared.vocab.tokens, config, prepared.vocab.specials)
         scale = f", rows rescaled x{aligned.rescale_factor:.4g}" if aligned.rescale_factor is not None else ""
         log(f"table {config.table}: {int(aligned.found.sum()):,} of {len(aligned.found):,} vocabulary words "
@@ -141,7 +147,5 @@ def plan_run(run_dir: str | Path, config: GPTConfig, variant: str | None = None,
         if trained_on and trained_on != prepared.content_hash:
             warn(f"warning: table {config.table} was trained on another corpus ({trained_on[:12]}, this one "
                  f"is {prepared.content_hash[:12]}); it covers {aligned.coverage:.1%} of the vocabulary")
-    variant = variant or variant_name(config, label)
-    files = RunFiles.of(run_dir, variant, config.seed)
-    record = make_record(config, variant, len(prepared.vocab), prepared.content_hash, aligned, source)
+    record = make_record(config, files.directory.parent.name, len(prepared.vocab), prepared.content_hash, aligned, source)
     return PlannedRun(prepared, config, files, record, aligned)

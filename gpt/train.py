@@ -260,7 +260,7 @@ def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dic
         return float(losses[mask].mean()) if mask.any() else None
 
     test_loss = float(losses.mean())
-    tokens = config.steps * config.tokens_per_step
+    tokens = config.trained_tokens
     result = {
         "format_version": FORMAT_VERSION,
         "variant": record["variant"],

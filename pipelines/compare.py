@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,8 @@ from corpus.prepared import PreparedCorpus
 from pipelines.common import (COUNT, TokenCount, device_option, handle_errors, main_entry, resolve_device,
                               run_dir_option, show_progress)
 from pipelines.methods import METHODS, build_config
-from vectors.trainer import available_cores, table_dir
+from pipelines.scheduler import jobs_option, plan_commands, threads_option, train_planned
+from vectors.trainer import table_dir
 
 SHUFFLED_TABLE = "shuffled"
 DEFAULT_TOKENS = 400_000  # per run: about 0.65 epochs of the default corpus
@@ -56,15 +56,6 @@ def token_variants(controls: bool) -> list[Variant]:
         variants += [Variant("shuffled-init", {"embedding": "init", "table": SHUFFLED_TABLE}),
                      Variant("glove-init-raw", {"embedding": "init", "table": "glove", "rescale": False})]
     return variants
-
-
-jobs_option = click.option(
-    "--jobs", type=COUNT, default=1, show_default=True,
-    help="Runs trained at once, each in a worker process with its share of the CPU threads (on CUDA, sharing "
-         "the device). Results do not depend on it at a fixed --threads-per-run.")
-threads_option = click.option(
-    "--threads-per-run", type=COUNT, default=None,
-    help="Torch threads of each run [the available cores / --jobs]; a run is bit-reproducible at a fixed value.")
 
 
 def position_variants() -> list[Variant]:
@@ -154,7 +145,7 @@ def plan_study(run_dir: Path, prepared: PreparedCorpus, variants: list[Variant],
 
 
 def run_study(run_dir: Path, prepared: PreparedCorpus, variants: list[Variant], seeds: int, base_config,
-              device: str, quiet: bool, fresh: bool = False, log=click.echo, jobs: int = 1,
+              device: str, quiet: bool, fresh: bool = False, log=click.echo, jobs: int | str = 1,
               threads: int | None = None) -> dict[str, list[dict]]:
     """Train every variant for every seed (:func:`plan_study`, then :func:`train_planned`); returns results."""
     planned = plan_study(run_dir, prepared, variants, seeds, base_config, fresh, log)
@@ -162,136 +153,6 @@ def run_study(run_dir: Path, prepared: PreparedCorpus, variants: list[Variant], 
     for (_, run), result in zip(planned, train_planned(planned, device, quiet, fresh, log, jobs, threads)):
         results[run.record["variant"]].append(result)
     return results
-
-
-def train_planned(planned: list[tuple[str, object]], device: str, quiet: bool, fresh: bool, log, jobs: int = 1,
-                  threads: int | None = None) -> list[dict]:
-    """Train (or find finished) each ``(label, planned run)`` and return their results in plan order.
-
-    ``jobs`` runs train at once, each in a worker process of its own with ``threads`` torch threads (default:
-    the available cores shared out); a run's result does not depend on ``jobs`` at a fixed ``threads``.
-    One line per run as it ends, ``[7/21] glove-init seed 1: test loss 5.3200, 54 s, ETA 9 min``, the ETA
-    from the tokens still to train at the pace so far (a finished run says "done before"). A failing run
-    stops the study with its own error; the runs that finished are kept, and a rerun resumes the rest.
-    """
-    from gpt.runs import finished_result
-    from gpt.train import train
-
-    threads = threads or max(1, available_cores() // jobs)
-    finished = [None if fresh else finished_result(run.files, run.record) for _, run in planned]
-    pending = [i for i, result in enumerate(finished) if result is None]
-    todo = sum(_tokens(planned[i][1]) for i in pending)
-    progress = _Progress(len(planned), todo, log)
-    results: list = list(finished)
-    for i, result in enumerate(finished):
-        if result is not None:
-            progress.report(planned[i][0], result, None, 0)
-    if jobs == 1 or len(pending) < 2:
-        import torch
-
-        torch.set_num_threads(threads)
-        for i in pending:
-            began = time.perf_counter()
-            _, run = planned[i]
-            results[i] = train(run.prepared, run.config, run.files, run.record, run.table, device, quiet=quiet,
-                               fresh=fresh, log=lambda message: None)
-            progress.report(planned[i][0], results[i], time.perf_counter() - began, _tokens(run))
-        return results
-    import multiprocessing
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(threads,)) as pool:
-        futures = {pool.submit(_train_in_worker, planned[i][1].files.directory.parents[2],
-                               planned[i][1].config.to_dict(), planned[i][1].record["variant"], device, fresh): i
-                   for i in pending}
-        waiting = set(futures)
-        while waiting:
-            done, waiting = wait(waiting, return_when=FIRST_EXCEPTION)
-            for future in done:
-                error = future.exception()
-                if error is not None:
-                    pool.shutdown(wait=True, cancel_futures=True)  # the running ones finish and are kept
-                    raise error
-                i = futures[future]
-                results[i], seconds = future.result()
-                progress.report(planned[i][0], results[i], seconds, _tokens(planned[i][1]))
-    return results
-
-
-def plan_commands(planned: list[tuple[str, object]], device: str, fresh: bool = False) -> list[str]:
-    """One self-contained ``python -m pipelines.train_gpt`` command per run still to train: the very run a
-    worker would train (same record), idempotent (a finished run is skipped, a begun one resumes), for a
-    cluster scheduler to run anywhere the project is installed and the run directory is shared."""
-    import shlex
-
-    from gpt.config import GPTConfig
-    from gpt.runs import finished_result
-
-    defaults = GPTConfig()
-    fixed = ("init_std", "min_lr_ratio", "beta1", "beta2", "grad_clip", "frequent_words", "rope_base", "bias")
-    commands = []
-    for _, run in planned:
-        if not fresh and finished_result(run.files, run.record) is not None:
-            continue
-        c = run.config
-        if any(getattr(c, name) != getattr(defaults, name) for name in fixed):
-            raise InputError(f"{run.files.directory}: its settings have no train_gpt flag; train it without --plan")
-        embedding = c.embedding if c.embedding == "learned" else f"{c.embedding}:{c.table}"
-        args = ["python", "-m", "pipelines.train_gpt", "--run-dir", str(run.files.directory.parents[2].resolve()),
-                "--variant", run.record["variant"], "--seed", c.seed, "--embedding", embedding,
-                "--position", c.position, "--tokens", c.tokens, "--d-model", c.d_model, "--layers", c.n_layer,
-                "--heads", c.n_head, "--context", c.context, "--batch-size", c.batch_size, "--dropout", c.dropout,
-                "--lr", c.lr, "--warmup-fraction", c.warmup_fraction, "--weight-decay", c.weight_decay,
-                "--evals", c.evals, "--eval-windows", c.eval_windows, "--checkpoint-interval",
-                c.checkpoint_interval, "--device", device, "--quiet"]
-        args += (["--table-seed", c.table_seed] if c.table_seed is not None else []) + \
-            ([] if c.rescale else ["--no-rescale"]) + (["--project"] if c.project else []) + \
-            (["--fresh"] if fresh else [])
-        commands.append(" ".join(shlex.quote(repr(a) if isinstance(a, float) else str(a)) for a in args))
-    return commands
-
-
-def _tokens(run) -> int:
-    return run.config.steps * run.config.tokens_per_step
-
-
-class _Progress:
-    """The study's one line per finished run, with an ETA from the tokens trained so far."""
-
-    def __init__(self, total: int, todo: int, log):
-        self.total, self.todo, self.log = total, todo, log
-        self.count, self.done, self.started = 0, 0, time.perf_counter()
-
-    def report(self, label: str, result: dict, seconds: float | None, tokens: int) -> None:
-        self.count += 1
-        self.done += tokens
-        elapsed = time.perf_counter() - self.started
-        eta = elapsed / self.done * (self.todo - self.done) if self.done else 0.0
-        how = "done before" if seconds is None else f"{seconds:.0f} s"
-        self.log(f"[{self.count}/{self.total}] {label}: test loss {result['test_loss']:.4f}, {how}, "
-                 f"ETA {eta / 60:.0f} min")
-
-
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
-
-
-def _train_in_worker(run_dir: Path, config: dict, variant: str, device: str, fresh: bool) -> tuple[dict, float]:
-    """One run in a worker process: planned again from its config (nothing large crosses processes)."""
-    from gpt.config import GPTConfig
-    from gpt.runs import plan_run
-    from gpt.train import train
-
-    began = time.perf_counter()
-    silent = lambda message: None  # noqa: E731
-    run = plan_run(run_dir, GPTConfig.from_dict(config), variant, log=silent, warn=silent)
-    result = train(run.prepared, run.config, run.files, run.record, run.table, device, quiet=True, fresh=fresh,
-                   log=silent)
-    return result, time.perf_counter() - began
 
 
 @click.command()
@@ -327,7 +188,7 @@ def _train_in_worker(run_dir: Path, config: dict, variant: str, device: str, fre
 def cli(run_dir: Path, seeds: int, tokens: int, positions: bool, controls: bool, dim: int, x_max: float | None,
         layers: int | None, heads: int | None, context: int | None, batch_size: int | None,
         evals: int | None, eval_windows: int | None, checkpoint_interval: int | None, device: str,
-        fresh: bool, jobs: int, threads_per_run: int | None, plan_file: Path | None, quiet: bool) -> None:
+        fresh: bool, jobs: int | str, threads_per_run: int | None, plan_file: Path | None, quiet: bool) -> None:
     """Pretrained tables (init or frozen) against the jointly learned embedding, at equal budgets."""
     from gpt.config import GPTConfig
 
@@ -343,7 +204,7 @@ def cli(run_dir: Path, seeds: int, tokens: int, positions: bool, controls: bool,
 
 
 def study(run_dir: Path, base, seeds: int, positions: bool, controls: bool, x_max: float | None, device: str,
-          fresh: bool, quiet: bool, jobs: int = 1, threads: int | None = None,
+          fresh: bool, quiet: bool, jobs: int | str = 1, threads: int | None = None,
           plan_file: Path | None = None) -> dict | None:
     """Tables, runs and summary of one study (the caller holds the run's lock); returns the summary, or
     None after writing ``plan_file`` instead of training."""
@@ -361,7 +222,7 @@ def study(run_dir: Path, base, seeds: int, positions: bool, controls: bool, x_ma
         click.echo(f"plan: {len(commands)} run(s) to train, one command per line, in {plan_file}; rerun this "
                    "command without --plan once they are done, to summarize")
         return None
-    results = run_study(run_dir, prepared, variants, seeds, base, device, quiet=jobs > 1 or not show_progress(quiet),
+    results = run_study(run_dir, prepared, variants, seeds, base, device, quiet=not show_progress(quiet),
                         fresh=fresh, jobs=jobs, threads=threads)
     out = run_dir / ("compare-positions" if positions else "compare")
     summary = write_summary(out, run_dir, variants, results, reports, base, seeds, device)

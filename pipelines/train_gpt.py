@@ -109,6 +109,7 @@ def cli(run_dir: Path, embedding: str, position: str, tokens: int, seed: int, ta
     Under torchrun, data-parallel across its processes (--batch-size is the global batch).
     """
     from gpt import distributed
+    from gpt.runs import run_files
     from gpt.train import train_variant
 
     mode, table = parse_embedding(embedding)
@@ -121,8 +122,10 @@ def cli(run_dir: Path, embedding: str, position: str, tokens: int, seed: int, ta
     distributed.check_batch(config.batch_size, distributed.env_context().world_size)  # before any rendezvous
     device = resolve_device(device)
     log = (lambda message: None) if quiet else click.echo
-    # rank 0 holds the run directory's lock for every process of the run (they write nothing themselves)
-    lock = run_lock(run_dir) if distributed.env_context().rank == 0 else contextlib.nullcontext()
+    # rank 0 holds the lock of this run's own directory for every process of the run (they write nothing
+    # themselves), so runs of one run directory can train at once (a cluster array over a --plan file)
+    directory = run_files(run_dir, config, variant).directory
+    lock = run_lock(directory) if distributed.env_context().rank == 0 else contextlib.nullcontext()
     with lock, distributed.process_group(device) as (context, device):
         result = train_variant(run_dir, config, variant=variant, device=device, compile=compile_model,
                                quiet=not show_progress(quiet), stop_after=stop_after, fresh=fresh, log=log)

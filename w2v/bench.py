@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import lzma
-import shutil
 import statistics
 import tempfile
 import time
@@ -33,20 +31,13 @@ import numpy as np
 BENCHMARKS = ("ws353", "simlex999", "google")
 
 
-def prepare_bench_corpus(xz_path: str | Path, out_dir: str | Path, min_count: int = 5):
-    """Decompress ``xz_path`` next to ``out_dir`` and prepare it (word tokenizer, ``min_count``);
-    reuses a corpus already prepared there from the same file and settings."""
+def prepare_bench_corpus(text_path: str | Path, out_dir: str | Path, min_count: int = 5):
+    """Prepare the text file ``text_path`` (.gz/.bz2/.xz allowed) in ``out_dir`` (word tokenizer,
+    ``min_count``); reuses a corpus already prepared there from the same file and settings."""
     from corpus.prepare import PrepareConfig, ensure_prepared
     from corpus.sources import resolve_sources
 
-    out_dir = Path(out_dir)
-    text = out_dir.parent / (Path(xz_path).name.removesuffix(".xz") or "bench.txt")
-    if not text.exists():
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        with lzma.open(xz_path, "rb") as src, open(text.with_suffix(".part"), "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        text.with_suffix(".part").rename(text)
-    prepared, _ = ensure_prepared(resolve_sources(str(text)), out_dir, PrepareConfig(min_count=min_count))
+    prepared, _ = ensure_prepared(resolve_sources(str(text_path)), Path(out_dir), PrepareConfig(min_count=min_count))
     return prepared
 
 
@@ -203,17 +194,21 @@ def bench_word2vec(bench_corpus: str | Path, methods=("cbow", "skipgram"), seeds
 
 
 def main(argv=None) -> None:
+    from corpus.benchtext import write_bench_text
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bench-corpus", default="../shared/corpora/bench-en.txt.xz")
-    parser.add_argument("--workdir", default=None, help="where the corpus is decompressed and prepared")
+    parser.add_argument("--bench-corpus", default=None, help="a text file [the default corpus repeated to 5M tokens]")
+    parser.add_argument("--workdir", default=None, help="where the corpus is written and prepared")
     parser.add_argument("--methods", default="cbow,skipgram")
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dim", type=int, default=100)
     args = parser.parse_args(argv)
-    bench_word2vec(args.bench_corpus, [m.strip() for m in args.methods.split(",")],
-                   [int(s) for s in args.seeds.split(",")], args.threads, args.dim, args.workdir,
-                   log=lambda line: print(line, flush=True))
+    with tempfile.TemporaryDirectory() as tmp:
+        text = write_bench_text(Path(args.workdir or tmp) / "bench.txt", args.bench_corpus)["path"]
+        bench_word2vec(text, [m.strip() for m in args.methods.split(",")],
+                       [int(s) for s in args.seeds.split(",")], args.threads, args.dim, args.workdir,
+                       log=lambda line: print(line, flush=True))
 
 
 if __name__ == "__main__":

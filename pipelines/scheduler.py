@@ -1,0 +1,259 @@
+"""How a study's planned GPT runs get trained: one after another, several at once in worker processes
+(``--jobs``), or written out as commands for a cluster (``--plan``).
+
+A run's result does not depend on how many run at once: each run's numbers are fixed by its config, its
+seed and its torch thread count (``--threads-per-run``), never by its neighbours. Each run holds the lock of
+its own folder while it trains (:func:`corpus.lock.run_lock`), so no two processes ever write one run, and
+a worker exits when the study's process dies (kill -9 included), so a rerun never races an orphan.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from corpus.errors import InputError
+from corpus.lock import run_lock
+from vectors.trainer import available_cores
+
+AUTO = "auto"
+JOBS_RECORD_ENV = "W2V_GPT_JOBS_RECORD"  # where make bench records the --jobs it measured fastest
+
+
+class Jobs(click.ParamType):
+    """``--jobs``: a count of at least 1, or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or str(value).strip().lower() == AUTO:
+            return value if isinstance(value, int) else AUTO
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is neither a count nor 'auto'", param, ctx)
+        if number < 1:
+            self.fail(f"{value!r} must be at least 1 (or 'auto')", param, ctx)
+        return number
+
+
+jobs_option = click.option(
+    "--jobs", type=Jobs(), default=1, show_default=True,
+    help="Runs trained at once, each in a worker process with its share of the CPU threads (on CUDA, sharing "
+         "the device). Results do not depend on it at a fixed --threads-per-run. auto: the --jobs that make "
+         "bench measured fastest on this machine, else 2 on a CPU with 2 or more cores and 1 on CUDA.")
+threads_option = click.option(
+    "--threads-per-run", type=click.IntRange(min=1), default=None,
+    help="Torch threads of each run [the available cores / --jobs]; a run is bit-reproducible at a fixed value.")
+
+
+def jobs_record_path() -> Path:
+    """The file ``make bench`` records this machine's fastest ``--jobs`` in (``$W2V_GPT_JOBS_RECORD``, else
+    ``$XDG_CACHE_HOME/w2v-gpt/jobs.json``, else ``~/.cache/w2v-gpt/jobs.json``)."""
+    if os.environ.get(JOBS_RECORD_ENV):
+        return Path(os.environ[JOBS_RECORD_ENV])
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "w2v-gpt" / "jobs.json"
+
+
+def machine_key(device: str) -> dict:
+    """What a jobs measurement is valid for: this host, its usable cores and the device kind."""
+    return {"host": socket.gethostname(), "cores": available_cores(), "device": device.split(":")[0]}
+
+
+def resolve_jobs(jobs: int | str, device: str) -> tuple[int, str]:
+    """``(jobs, why)``: a count as given; ``auto`` from the bench's record for this machine, else the rule
+    in ``--help`` (two single-threaded runs out-trained one two-threaded run on the project's 2-core CPU)."""
+    if jobs != AUTO:
+        return int(jobs), "as given"
+    path = jobs_record_path()
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if isinstance(record, dict) and record.get("machine") == machine_key(device) and \
+            isinstance(record.get("best_jobs"), int) and record["best_jobs"] >= 1:
+        return record["best_jobs"], f"measured fastest by make bench on {record.get('date', '?')} ({path})"
+    if device.startswith("cuda") or available_cores() < 2:
+        return 1, "no make bench record for this machine; one job on CUDA or a single core"
+    return 2, "no make bench record for this machine; two jobs on a CPU with 2 or more cores"
+
+
+def write_jobs_record(best_jobs: int, device: str, measured: dict, date: str) -> Path:
+    """Record the fastest ``--jobs`` that the bench measured here, for ``--jobs auto``."""
+    from corpus.atomic import atomic_file
+
+    path = jobs_record_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path, "w", encoding="utf-8") as handle:
+        json.dump({"machine": machine_key(device), "best_jobs": best_jobs, "tokens_per_second": measured,
+                   "date": date}, handle, indent=2)
+    return path
+
+
+def train_planned(planned: list[tuple[str, object]], device: str, quiet: bool, fresh: bool, log,
+                  jobs: int | str = 1, threads: int | None = None) -> list[dict]:
+    """Train (or find finished) each ``(label, planned run)`` and return their results in plan order.
+
+    ``jobs`` runs train at once (``auto``: :func:`resolve_jobs`), each in a worker process of its own with
+    ``threads`` torch threads (default: the available cores shared out); a run's result does not depend on
+    ``jobs`` at a fixed ``threads``. One line per run as it ends, ``[7/21] glove-init seed 1: test loss
+    5.3200, 54 s, ETA 9 min``, the ETA from the tokens still to train at the pace so far (a finished run
+    says "done before"). A failing run stops the study with its own error, after the runs already training
+    finish (they are kept); a worker that dies stops it with one line; a rerun resumes what is left.
+    """
+    from gpt.runs import finished_result
+
+    jobs, why = resolve_jobs(jobs, device)
+    threads = threads or max(1, available_cores() // jobs)
+    finished = [None if fresh else finished_result(run.files, run.record) for _, run in planned]
+    pending = [i for i, result in enumerate(finished) if result is None]
+    if pending and jobs > 1:
+        log(f"training {len(pending)} run(s), {jobs} at a time ({why}), {threads} thread(s) each")
+    progress = _Progress(len(planned), sum(planned[i][1].config.trained_tokens for i in pending), log)
+    results: list = list(finished)
+    for i, result in enumerate(finished):
+        if result is not None:
+            progress.report(planned[i][0], result, None, 0)
+    if jobs == 1 or len(pending) < 2:
+        import torch
+
+        torch.set_num_threads(threads)
+        for i in pending:
+            label, run = planned[i]
+            results[i], seconds = _train_locked(run, device, quiet, fresh)
+            progress.report(label, results[i], seconds, run.config.trained_tokens)
+        return results
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
+    _quiet_resource_tracker()
+    queue, running = list(pending), {}
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                                 initargs=(threads, os.getpid())) as pool:
+            while queue or running:
+                while queue and len(running) < jobs:  # only as many in flight as train: a failure stops the rest
+                    i = queue.pop(0)
+                    _, run = planned[i]
+                    running[pool.submit(_train_in_worker, run.files.directory.parents[2], run.config.to_dict(),
+                                        run.record["variant"], device, fresh)] = i
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i = running.pop(future)
+                    error = future.exception()
+                    if error is not None:
+                        queue.clear()
+                        pool.shutdown(wait=True)  # the runs already training finish and are kept
+                        raise error
+                    results[i], seconds = future.result()
+                    progress.report(planned[i][0], results[i], seconds, planned[i][1].config.trained_tokens)
+    except BrokenProcessPool:
+        raise ChildProcessError("a worker process died (killed, or out of memory?); finished runs are kept: rerun "
+                                "the same command to resume the rest") from None
+    return results
+
+
+def _quiet_resource_tracker() -> None:
+    """A worker killed while it holds the pool's queue lock leaves a semaphore that multiprocessing's
+    resource tracker (started with the pool, from this environment) reports in a warning at exit; the one
+    line that says a worker died is the message that matters, so that warning is silenced."""
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if quiet not in current:
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [current, quiet]))
+
+
+def _train_locked(run, device: str, quiet: bool, fresh: bool) -> tuple[dict, float]:
+    """Train one planned run while holding its folder's lock; returns (result, seconds)."""
+    from gpt.train import train
+
+    began = time.perf_counter()
+    with run_lock(run.files.directory):
+        result = train(run.prepared, run.config, run.files, run.record, run.table, device, quiet=quiet,
+                       fresh=fresh, log=lambda message: None)
+    return result, time.perf_counter() - began
+
+
+class _Progress:
+    """The study's one line per finished run, with an ETA from the tokens trained so far."""
+
+    def __init__(self, total: int, todo: int, log):
+        self.total, self.todo, self.log = total, todo, log
+        self.count, self.done, self.started = 0, 0, time.perf_counter()
+
+    def report(self, label: str, result: dict, seconds: float | None, tokens: int) -> None:
+        self.count += 1
+        self.done += tokens
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed / self.done * (self.todo - self.done) if self.done else 0.0
+        how = "done before" if seconds is None else f"{seconds:.0f} s"
+        self.log(f"[{self.count}/{self.total}] {label}: test loss {result['test_loss']:.4f}, {how}, "
+                 f"ETA {eta / 60:.0f} min")
+
+
+def _init_worker(threads: int, parent: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once the study's process is gone (its pid is no longer our parent): an orphan would
+    go on writing a run that a rerun of the study resumes at the same time."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
+
+
+def _train_in_worker(run_dir: Path, config: dict, variant: str, device: str, fresh: bool) -> tuple[dict, float]:
+    """One run in a worker process: planned again from its config (nothing large crosses processes)."""
+    from gpt.config import GPTConfig
+    from gpt.runs import plan_run
+
+    silent = lambda message: None  # noqa: E731
+    run = plan_run(run_dir, GPTConfig.from_dict(config), variant, log=silent, warn=silent)
+    return _train_locked(run, device, True, fresh)
+
+
+def plan_commands(planned: list[tuple[str, object]], device: str, fresh: bool = False) -> list[str]:
+    """One self-contained ``python -m pipelines.train_gpt`` command per run still to train: the very run a
+    worker would train (same record), idempotent (a finished run is skipped, a begun one resumes), for a
+    cluster scheduler to run anywhere the project is installed and the run directory is shared; the
+    commands may run at once (each holds only its own run's lock)."""
+    import shlex
+
+    from gpt.config import GPTConfig
+    from gpt.runs import finished_result
+
+    defaults = GPTConfig()
+    fixed = ("init_std", "min_lr_ratio", "beta1", "beta2", "grad_clip", "frequent_words", "rope_base", "bias")
+    commands = []
+    for _, run in planned:
+        if not fresh and finished_result(run.files, run.record) is not None:
+            continue
+        c = run.config
+        if any(getattr(c, name) != getattr(defaults, name) for name in fixed):
+            raise InputError(f"{run.files.directory}: its settings have no train_gpt flag; train it without --plan")
+        embedding = c.embedding if c.embedding == "learned" else f"{c.embedding}:{c.table}"
+        args = ["python", "-m", "pipelines.train_gpt", "--run-dir", str(run.files.directory.parents[2].resolve()),
+                "--variant", run.record["variant"], "--seed", c.seed, "--embedding", embedding,
+                "--position", c.position, "--tokens", c.tokens, "--d-model", c.d_model, "--layers", c.n_layer,
+                "--heads", c.n_head, "--context", c.context, "--batch-size", c.batch_size, "--dropout", c.dropout,
+                "--lr", c.lr, "--warmup-fraction", c.warmup_fraction, "--weight-decay", c.weight_decay,
+                "--evals", c.evals, "--eval-windows", c.eval_windows, "--checkpoint-interval",
+                c.checkpoint_interval, "--device", device, "--quiet"]
+        args += (["--table-seed", c.table_seed] if c.table_seed is not None else []) + \
+            ([] if c.rescale else ["--no-rescale"]) + (["--project"] if c.project else []) + \
+            (["--fresh"] if fresh else [])
+        commands.append(" ".join(shlex.quote(repr(a) if isinstance(a, float) else str(a)) for a in args))
+    return commands

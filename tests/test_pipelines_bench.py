@@ -1,0 +1,114 @@
+"""make bench: its table and bench.json on a tiny corpus, its corpus without ../shared, its bad inputs.
+
+Peers are real where installed (gensim always; transformers with the bench extra). Stanford GloVe is not
+installed here, so its four programs are stood in for by a small script that reads and writes their formats.
+"""
+
+import importlib.util
+import json
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assert_one_line_error, lee_path, run_module
+
+FAKE_STANFORD = '''#!{python}
+"""A stand-in for one of Stanford GloVe's programs (chosen by this file's name), same files and flags."""
+import random, struct, sys, collections, os
+name = os.path.basename(sys.argv[0])
+args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+if name == "vocab_count":
+    counts = collections.Counter(sys.stdin.read().split())
+    for word, n in counts.most_common():
+        if n >= int(args["-min-count"]):
+            print(word, n)
+elif name == "cooccur":
+    vocab = {{line.split()[0]: i + 1 for i, line in enumerate(open(args["-vocab-file"]))}}
+    out = sys.stdout.buffer
+    for line in sys.stdin:
+        ids = [vocab[w] for w in line.split() if w in vocab]
+        for a, b in zip(ids, ids[1:]):
+            out.write(struct.pack("iid", a, b, 1.0))
+elif name == "shuffle":
+    sys.stdout.buffer.write(sys.stdin.buffer.read())
+elif name == "glove":
+    rng = random.Random(0)
+    with open(args["-save-file"] + ".txt", "w") as handle:
+        for line in open(args["-vocab-file"]):
+            handle.write(line.split()[0] + " " + " ".join(f"{{rng.gauss(0, 1):.5f}}" for _ in range(int(args["-vector-size"]))) + "\\n")
+'''
+
+
+@pytest.fixture
+def glove_dir(tmp_path):
+    folder = tmp_path / "GloVe" / "build"
+    folder.mkdir(parents=True)
+    for name in ("vocab_count", "cooccur", "shuffle", "glove"):
+        path = folder / name
+        path.write_text(FAKE_STANFORD.format(python=sys.executable))
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return folder.parent
+
+
+def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in_the_same_run(tmp_path, glove_dir):
+    out = tmp_path / "bench.json"
+    result = run_module("pipelines.bench", "--bench-corpus", str(lee_path()), "--only", "w2v,glove,gpt",
+                        "--seeds", "1", "--gpt-steps", "2", "--glove-dir", str(glove_dir), "--out", str(out),
+                        timeout=900)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    stages = {row["stage"]: row for row in report["stages"]}
+    assert set(stages) == {"cbow", "skipgram", "glove counting", "glove training", "gpt training"}
+    assert report["corpus"]["source"] == str(lee_path()) and report["corpus"]["tokens"] > 50_000
+    assert report["threads"] == 2 and report["machine"]["cores"] >= 1
+    for name in ("cbow", "skipgram"):
+        row = stages[name]
+        assert row["peer_name"] == "gensim" and row["peer"] > 0 and row["ours"] > 0
+        assert row["ratio"] == pytest.approx(row["ours"] / row["peer"])
+        assert set(row["quality"]["ours"]) == set(row["quality"]["peer"]) == {"ws353", "simlex999", "google"}
+    glove = stages["glove training"]
+    assert glove["peer_name"] == "Stanford GloVe" and glove["peer"] > 0
+    assert set(glove["quality"]["peer"]) == {"ws353", "simlex999", "google"}
+    gpt = stages["gpt training"]
+    assert gpt["ours"] > 0 and gpt["gflops"] > 0
+    if importlib.util.find_spec("transformers") is not None:
+        assert gpt["peer"] > 0 and gpt["peer_gflops"] > 0
+    else:
+        assert gpt["peer"] is None and gpt["ratio"] is None  # no number for a peer that did not run
+    from pipelines.bench import figure
+
+    table = result.stdout[result.stdout.index("stage "):]
+    for name, row in stages.items():
+        assert any(line.startswith(name) and figure(row["ours"]) in line for line in table.splitlines())
+
+
+def test_without_glove_dir_stanford_is_skipped_and_shows_no_number(tmp_path, monkeypatch):
+    monkeypatch.delenv("GLOVE_DIR", raising=False)
+    out = tmp_path / "bench.json"
+    result = run_module("pipelines.bench", "--bench-corpus", str(lee_path()), "--only", "glove", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.read_text())["stages"]
+    assert all(row["peer"] is None and row["ratio"] is None and "skipped" in row["peer_name"] for row in rows)
+    assert "skipped" in result.stdout
+
+
+@pytest.mark.parametrize("flag", ["--bench-corpus", "--glove-dir"])
+def test_a_missing_bench_corpus_or_glove_dir_is_one_line_and_exit_2(tmp_path, flag):
+    result = run_module("pipelines.bench", flag, str(tmp_path / "nowhere"), "--out", str(tmp_path / "b.json"))
+    assert_one_line_error(result)
+    assert "nowhere" in result.stderr
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_the_default_bench_corpus_is_the_default_corpus_repeated_past_the_target(tmp_path):
+    from corpus.benchtext import write_bench_text
+    from corpus.tokenize import tokenize
+
+    info = write_bench_text(tmp_path / "bench.txt", None, min_tokens=1_000_000)
+    text = Path(info["path"]).read_text(encoding="utf-8")
+    assert info["tokens"] >= 1_000_000 and info["repeats"] >= 2
+    assert len(tokenize(text)) == info["tokens"]
+    once = len(text) // info["repeats"]
+    assert text[:once] * info["repeats"] == text  # the same documents, over and over

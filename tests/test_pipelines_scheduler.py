@@ -1,0 +1,164 @@
+"""The study scheduler: --jobs N|auto, a failing run, a killed worker or parent, and concurrent runs."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from corpus.errors import InputError
+from tests.conftest import REPO, assert_one_line_error, run_module
+
+TIMING = {"train_seconds", "eval_seconds", "tokens_per_second"}
+# two learned runs of 1,000 tiny steps each, checkpointed every 50 steps: a few seconds each
+SWEEP = ["--arms", "learned", "--budgets", "64k", "--seeds", "2", "--dim", "16", "--layers", "1", "--heads", "2",
+         "--context", "16", "--batch-size", "4", "--evals", "6", "--checkpoint-interval", "50",
+         "--threads-per-run", "1", "--jobs", "2", "--quiet", "--device", "cpu"]
+
+
+@pytest.fixture
+def run_dir(lee_corpus, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(lee_corpus.path, run / "corpus")
+    return run
+
+
+def _results(run_dir: Path) -> dict:
+    return {str(p.relative_to(run_dir)): {k: v for k, v in json.loads(p.read_text()).items() if k not in TIMING}
+            for p in sorted((run_dir / "gpt").rglob("result.json"))}
+
+
+def _start(run_dir: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen([sys.executable, "-m", "pipelines.sweep", "--run-dir", str(run_dir), *SWEEP],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+
+
+def _workers(parent: int) -> list[int]:
+    """The pids of the parent's worker processes (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [int(pid) for pid in children
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def _wait_for_checkpoint(run_dir: Path, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while not list((run_dir / "gpt").rglob("checkpoint.pt")):
+        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture
+def reference(lee_corpus, tmp_path):
+    """The same sweep, never interrupted."""
+    other = tmp_path / "reference"
+    shutil.copytree(lee_corpus.path, other / "corpus")
+    done = run_module("pipelines.sweep", "--run-dir", str(other), *SWEEP)
+    assert done.returncode == 0, done.stderr
+    return _results(other)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc to find the workers")
+def test_a_killed_worker_stops_the_study_with_one_line_and_a_rerun_resumes_it_exactly(run_dir, reference):
+    process = _start(run_dir)
+    _wait_for_checkpoint(run_dir, process)
+    victim = _workers(process.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "worker process died" in lines[0] and "rerun" in lines[0], stderr
+    again = run_module("pipelines.sweep", "--run-dir", str(run_dir), *SWEEP)
+    assert again.returncode == 0, again.stderr
+    assert _results(run_dir) == reference  # resumed from the checkpoints: the same numbers, bit for bit
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc to find the workers")
+def test_workers_end_with_a_killed_parent_and_a_rerun_resumes_exactly(run_dir, reference):
+    process = _start(run_dir)
+    _wait_for_checkpoint(run_dir, process)
+    workers = _workers(process.pid)
+    assert len(workers) == 2
+    process.kill()
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers):  # orphans would race the rerun over the same runs
+        assert time.monotonic() < deadline, "the workers outlived the study's process"
+        time.sleep(0.05)
+    again = run_module("pipelines.sweep", "--run-dir", str(run_dir), *SWEEP)
+    assert again.returncode == 0, again.stderr
+    assert _results(run_dir) == reference
+
+
+def test_a_failing_run_stops_the_study_with_its_error_and_the_finished_runs_are_kept(run_dir):
+    from corpus import PreparedCorpus
+    from gpt.config import GPTConfig
+    from gpt.runs import finished_result, plan_run
+    from pipelines.scheduler import train_planned
+
+    prepared = PreparedCorpus.open(run_dir / "corpus")
+    tiny = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=4096, evals=3)
+    configs = [("fine", tiny), ("diverging", tiny.replace(seed=1, lr=1e30))]
+    planned = [(label, plan_run(run_dir, config, label, prepared=prepared, log=lambda m: None))
+               for label, config in configs]
+    lines = []
+    with pytest.raises(InputError, match="training diverged"):
+        train_planned(planned, "cpu", True, False, lines.append, jobs=2, threads=1)
+    fine, diverging = (run for _, run in planned)
+    assert finished_result(fine.files, fine.record) is not None  # it was training alongside, and is kept
+    assert finished_result(diverging.files, diverging.record) is None
+
+
+def test_jobs_takes_a_count_or_auto_and_nothing_else(run_dir):
+    for bad in ("0", "two", "-1"):
+        result = run_module("pipelines.sweep", "--run-dir", str(run_dir), "--jobs", bad, "--arms", "learned")
+        assert_one_line_error(result)
+        assert "--jobs" in result.stderr
+
+
+def test_jobs_auto_uses_the_bench_record_of_this_machine_and_else_says_what_it_chose(tmp_path, monkeypatch):
+    from pipelines import scheduler
+
+    monkeypatch.setenv(scheduler.JOBS_RECORD_ENV, str(tmp_path / "jobs.json"))
+    monkeypatch.setattr(scheduler, "available_cores", lambda: 4)
+    assert scheduler.resolve_jobs(3, "cpu") == (3, "as given")
+    jobs, why = scheduler.resolve_jobs("auto", "cpu")
+    assert jobs == 2 and "no make bench record" in why
+    assert scheduler.resolve_jobs("auto", "cuda")[0] == 1
+    scheduler.write_jobs_record(3, "cpu", {"1": 5000.0, "2": 8000.0, "3": 9000.0}, "2026-11-30")
+    jobs, why = scheduler.resolve_jobs("auto", "cpu")
+    assert jobs == 3 and "2026-11-30" in why
+    assert scheduler.resolve_jobs("auto", "cuda")[0] == 1  # the record was made on the CPU
+    monkeypatch.setattr(scheduler, "available_cores", lambda: 2)
+    assert scheduler.resolve_jobs("auto", "cpu") == (2, scheduler.resolve_jobs("auto", "cpu")[1])
+    assert "no make bench record" in scheduler.resolve_jobs("auto", "cpu")[1]  # another machine's record
+
+
+def test_each_run_is_reported_as_it_ends_not_when_the_study_does(run_dir):
+    """Three runs on two workers: the first line of a trained run comes while another is still training."""
+    at = SWEEP.index("--seeds") + 1
+    args = SWEEP[:at] + ["3"] + SWEEP[at + 1:]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    process = subprocess.Popen([sys.executable, "-m", "pipelines.sweep", "--run-dir", str(run_dir), *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    first = process.stdout.readline()
+    while first and not first.startswith("["):  # the line that says how many train at once comes first
+        first = process.stdout.readline()
+    finished_then = len(list((run_dir / "gpt").rglob("result.json")))
+    rest, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert first.startswith("[1/3] learned seed ") and "ETA" in first, first
+    assert finished_then < 3  # the third run was still training when the first line came
+    assert len([line for line in rest.splitlines() if line.startswith("[")]) == 2

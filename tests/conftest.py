@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,14 @@ def lee_corpus(tmp_path_factory):
     out = tmp_path_factory.mktemp("lee") / "run" / "corpus"
     config = PrepareConfig(min_count=2, documents="lines", val_fraction=0.05, test_fraction=0.05)
     return prepare_corpus(resolve_sources(str(lee_path()), documents="lines"), out, config)
+
+
+@pytest.fixture
+def run_dir(lee_corpus, tmp_path):
+    """A run directory of its own holding a copy of the prepared Lee corpus."""
+    run = tmp_path / "run"
+    shutil.copytree(lee_corpus.path, run / "corpus")
+    return run
 
 
 def run_module(module: str, *args: str, cwd: Path | None = None, timeout: int = 600):

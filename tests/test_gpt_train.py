@@ -23,13 +23,6 @@ TINY = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=8, toke
                  eval_windows=8, warmup_fraction=0.1, lr=2e-2, frequent_words=100, dropout=0.1)
 
 
-@pytest.fixture
-def run_dir(lee_corpus, tmp_path):
-    """A run directory of its own holding a copy of the prepared Lee corpus."""
-    shutil.copytree(lee_corpus.path, tmp_path / "run" / "corpus")
-    return tmp_path / "run"
-
-
 def quiet_train(run_dir, config=TINY, **kwargs):
     return train_variant(run_dir, config, quiet=True, log=lambda message: None, **kwargs)
 

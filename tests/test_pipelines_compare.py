@@ -17,13 +17,6 @@ TINY = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--ba
 TIMING_KEYS = {"gpt_train_seconds", "gpt_eval_seconds", "pretrain_seconds"}
 
 
-@pytest.fixture
-def run_dir(lee_corpus, tmp_path):
-    run = tmp_path / "run"
-    shutil.copytree(lee_corpus.path, run / "corpus")
-    return run
-
-
 def _without_timings(summary: dict) -> dict:
     return {**summary, "variants": {name: {k: v for k, v in row.items() if k not in TIMING_KEYS}
                                     for name, row in summary["variants"].items()}}

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus.errors import InputError
 from tests.conftest import assert_one_line_error, lee_path, run_module
 
 GPT = ["--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
@@ -22,13 +21,6 @@ COMPARE = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "-
 PRETRAIN = ["--dim", "16", "--epochs", "1", "--threads", "1", "--quiet"]
 LEE = ["--corpus", str(lee_path()), "--documents", "lines", "--min-count", "2", "--val-fraction", "0.05",
        "--test-fraction", "0.05"]
-
-
-@pytest.fixture
-def run_dir(lee_corpus, tmp_path):
-    run = tmp_path / "run"
-    shutil.copytree(lee_corpus.path, run / "corpus")
-    return run
 
 
 def _result(run_dir: Path, variant: str = "learned", seed: int = 0) -> Path:

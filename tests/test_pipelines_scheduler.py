@@ -21,13 +21,6 @@ SWEEP = ["--arms", "learned", "--budgets", "64k", "--seeds", "2", "--dim", "16",
          "--threads-per-run", "1", "--jobs", "2", "--quiet", "--device", "cpu"]
 
 
-@pytest.fixture
-def run_dir(lee_corpus, tmp_path):
-    run = tmp_path / "run"
-    shutil.copytree(lee_corpus.path, run / "corpus")
-    return run
-
-
 def _results(run_dir: Path) -> dict:
     return {str(p.relative_to(run_dir)): {k: v for k, v in json.loads(p.read_text()).items() if k not in TIMING}
             for p in sorted((run_dir / "gpt").rglob("result.json"))}

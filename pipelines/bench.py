@@ -109,10 +109,10 @@ def bench_analogies_part() -> list[dict]:
                  equal=r["equal"])]
 
 
-def bench_gpt_part(threads: int, device: str, steps: int = 20) -> list[dict]:
+def bench_gpt_part(threads: int, device: str, steps: int = 20, repeats: int = 3) -> list[dict]:
     from gpt.bench import bench_gpt
 
-    r = bench_gpt(threads=threads, device=device, steps=steps)
+    r = bench_gpt(threads=threads, device=device, repeats=repeats, steps=steps)
     if r["peer"] is None:
         click.echo("  transformers: not installed (pip install -e .[bench]); no peer figure")
     peer = r["peer"]
@@ -182,13 +182,15 @@ def machine() -> dict:
               help="Threads of every system (ours and the peers alike).")
 @click.option("--seeds", default="1,2,3", show_default=True, help="Seeds of the word2vec runs (median speed, mean quality).")
 @click.option("--gpt-steps", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Timed GPT steps per repeat (3 repeats, best kept).")
+              help="Timed GPT steps per repeat.")
+@click.option("--gpt-repeats", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Timings of ours and of the peer, alternating; the best of each is kept.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("runs/bench/bench.json"),
               show_default=True, help="Where bench.json goes.")
 @device_option
 @handle_errors
 def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: int, seeds: str, gpt_steps: int,
-        out: Path, device: str) -> None:
+        gpt_repeats: int, out: Path, device: str) -> None:
     """Measure every stage against a peer measured in the same run."""
     from corpus.benchtext import write_bench_text
     from glove.bench import prepare_bench_corpus
@@ -231,7 +233,7 @@ def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: i
             elif part == "analogies":
                 rows += bench_analogies_part()
             elif part == "gpt":
-                rows += bench_gpt_part(threads, device, gpt_steps)
+                rows += bench_gpt_part(threads, device, gpt_steps, gpt_repeats)
             else:
                 rows += bench_study_part(work, device)
     lines = format_table(rows)

@@ -55,8 +55,8 @@ def glove_dir(tmp_path):
 def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in_the_same_run(tmp_path, glove_dir):
     out = tmp_path / "bench.json"
     result = run_module("pipelines.bench", "--bench-corpus", str(lee_path()), "--only", "w2v,glove,gpt",
-                        "--seeds", "1", "--gpt-steps", "2", "--glove-dir", str(glove_dir), "--out", str(out),
-                        timeout=900)
+                        "--seeds", "1", "--gpt-steps", "1", "--gpt-repeats", "1", "--glove-dir", str(glove_dir),
+                        "--out", str(out), timeout=900)
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     stages = {row["stage"]: row for row in report["stages"]}

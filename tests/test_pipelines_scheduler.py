@@ -15,8 +15,8 @@ from corpus.errors import InputError
 from tests.conftest import REPO, assert_one_line_error, run_module
 
 TIMING = {"train_seconds", "eval_seconds", "tokens_per_second"}
-# two learned runs of 1,000 tiny steps each, checkpointed every 50 steps: a few seconds each
-SWEEP = ["--arms", "learned", "--budgets", "64k", "--seeds", "2", "--dim", "16", "--layers", "1", "--heads", "2",
+# two learned runs of 500 tiny steps each, checkpointed every 50 steps: a few seconds each
+SWEEP = ["--arms", "learned", "--budgets", "32k", "--seeds", "2", "--dim", "16", "--layers", "1", "--heads", "2",
          "--context", "16", "--batch-size", "4", "--evals", "6", "--checkpoint-interval", "50",
          "--threads-per-run", "1", "--jobs", "2", "--quiet", "--device", "cpu"]
 
@@ -53,10 +53,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.fixture
-def reference(lee_corpus, tmp_path):
+@pytest.fixture(scope="module")
+def reference(lee_corpus, tmp_path_factory):
     """The same sweep, never interrupted."""
-    other = tmp_path / "reference"
+    other = tmp_path_factory.mktemp("reference")
     shutil.copytree(lee_corpus.path, other / "corpus")
     done = run_module("pipelines.sweep", "--run-dir", str(other), *SWEEP)
     assert done.returncode == 0, done.stderr

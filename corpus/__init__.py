@@ -1,6 +1,6 @@
 """Text files -> tokens -> Vocab -> token-id arrays on disk (train/val/test)."""
 
-from corpus.errors import InputError
+from base.errors import InputError
 from corpus.prepared import PreparedCorpus
 from corpus.vocab import Vocab
 

@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.errors import InputError
+from base.errors import InputError
 
 _BLOCK = 1 << 16
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.errors import InputError
+from base.errors import InputError
 
 MAGIC = b"W2VGIDS\0"
 IDS_FORMAT_VERSION = 1

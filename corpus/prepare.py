@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.atomic import atomic_directory, write_json
+from base.atomic import atomic_directory, write_json
 from corpus.bpe import PieceTable, train_bpe, word_pieces
-from corpus.errors import InputError
+from base.errors import InputError
 from corpus.idsfile import IdsWriter
 from corpus.prepared import (MANIFEST_FORMAT_VERSION, MANIFEST_KIND, SPLITS, PreparedCorpus, manifest_checksum,
                              read_manifest)
@@ -194,7 +194,7 @@ def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, p
 
     Nothing appears at ``out_dir`` unless every step succeeds. The working files live in ``staging_dir``
     (default: the run directory holding ``out_dir``, whose lock makes a killed run's leftovers safe to sweep;
-    see :mod:`corpus.lock`).
+    see :mod:`base.locks`).
     """
     config.validate()
     out_dir = Path(out_dir)

@@ -1,6 +1,6 @@
 """A prepared corpus on disk, opened without copying: vocabulary, manifest and memory-mapped id arrays.
 
-Directory layout (see ARCHITECTURE.md): ``manifest.json``, ``vocab.tsv``, ``train.ids``, ``val.ids``,
+Directory layout (see docs/conventions.md): ``manifest.json``, ``vocab.tsv``, ``train.ids``, ``val.ids``,
 ``test.ids``. Each split is the documents' token ids with ``<eos>`` after every document.
 
 Opening checks what is cheap (about 0.5 ms per million ids from the page cache): the manifest's own
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.errors import InputError
+from base.errors import InputError
 from corpus.idsfile import open_ids
 from corpus.vocab import Vocab
 
@@ -137,8 +137,8 @@ class PreparedCorpus:
             raise InputError(f"{path} is missing: this BPE corpus cannot encode text")
         return load_tokenizer(path)
 
-    def encode_text(self, text: str) -> np.ndarray:
-        """Text -> int32 ids of this corpus (same tokenizer and case folding as at preparation)."""
+    def tokens_of(self, text: str) -> list[str]:
+        """Text -> this corpus's tokens (same tokenizer and case folding as at preparation)."""
         from corpus.tokenize import tokenize
 
         words = tokenize(text, lowercase=self.config.get("lowercase", True))
@@ -146,7 +146,11 @@ class PreparedCorpus:
             from corpus.bpe import word_pieces
 
             words = [piece for pieces in word_pieces(self._bpe, words) for piece in pieces]
-        return self.vocab.encode(words)
+        return words
+
+    def encode_text(self, text: str) -> np.ndarray:
+        """Text -> int32 ids of this corpus (unknown tokens become ``<unk>``)."""
+        return self.vocab.encode(self.tokens_of(text))
 
     def decode_text(self, ids) -> str:
         """Ids -> readable text (BPE pieces joined into words, punctuation spacing restored)."""

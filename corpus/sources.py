@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from corpus.errors import InputError
+from base.errors import InputError
 
 DEFAULT_CORPUS = "default"
 DOCUMENT_MODES = ("paragraphs", "lines")

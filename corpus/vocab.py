@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.atomic import atomic_file
-from corpus.errors import InputError
+from base.atomic import atomic_file
+from base.errors import InputError
 
 PAD, UNK, EOS = "<pad>", "<unk>", "<eos>"
 SPECIALS = (PAD, UNK, EOS)

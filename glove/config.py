@@ -6,12 +6,11 @@ initial learning rate 0.05, 15 epochs, W + W~ exported) except ``dim``, which fo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import Enum
 
-from corpus.errors import InputError
-from vectors.trainer import Backend, Device, ExportVectors, TrainerConfig
+from base.errors import InputError
+from tabletrain.config import Backend, Device, ExportVectors, TrainerConfig
 
 
 class DistanceWeighting(str, Enum):
@@ -68,23 +67,10 @@ class GloveConfig(TrainerConfig):
 
     def validate(self) -> None:
         """InputError (one line) for any value that makes no sense."""
-        def positive_int(name: str, value) -> None:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"glove {name} must be a positive integer, not {value!r}")
-
-        def positive_float(name: str, value) -> None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                    math.isfinite(value) and value > 0):
-                raise InputError(f"glove {name} must be a positive number, not {value!r}")
-
-        for name in ("dim", "window", "epochs", "batch_size"):
-            positive_int(name, getattr(self, name))
-        if self.threads is not None:
-            positive_int("threads", self.threads)
-        for name in ("x_max", "alpha", "lr", "memory_gb", "grad_clip"):
-            positive_float(name, getattr(self, name))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise InputError(f"glove seed must be a non-negative integer, not {self.seed!r}")
+        self._require_ints("dim", "window", "epochs", "batch_size")
+        self._require_ints("threads", allow_none=True)
+        self._require_positive_numbers("x_max", "alpha", "lr", "memory_gb", "grad_clip")
+        self._require_ints("seed", low=0)
         if self.window > 1000:
             raise InputError(f"glove window {self.window} is too large (at most 1000)")
 

@@ -14,8 +14,9 @@ Memory: pairs of frequent words (product of their ranks under a bound, like Stan
 accumulate in a dense float64 block; the rest go to per-thread overflow buffers that are sorted, reduced
 and merged into a sorted accumulator whenever they fill. The dense block plus the buffers stay under
 ``memory_gb``; the merged result (16 bytes per non-zero, which training needs in memory anyway) is the
-output. Counting runs in numba ``nogil`` kernels (``glove.kernels``) on Python threads, each on its own
-span of the ids with its own dense block and buffers; the per-thread results are summed at the end.
+output. Counting runs in numba ``nogil`` kernels (``glove.kernels``) on Python threads
+(:func:`tabletrain.pool.run_workers`), each on its own span of the ids with its own dense block and
+buffers; the per-thread results are summed at the end.
 
 Cache: ``<corpus>/cooccurrence-<key>.npz`` with the key derived from the corpus content hash, vocabulary
 size, window, distance weighting and this format's version. A cache that exists but cannot be read or
@@ -24,9 +25,9 @@ does not match its key raises InputError (delete it to recount): it is never sil
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -36,10 +37,11 @@ import numpy as np
 import scipy.sparse
 from tqdm.auto import tqdm
 
-from corpus.atomic import atomic_path
-from corpus.errors import InputError
+from base.atomic import atomic_path
+from base.errors import InputError
 from glove.config import DistanceWeighting, GloveConfig
 from glove.kernels import collect, count_span, merge_sorted, reduce_sorted, seed_history
+from tabletrain.pool import run_workers
 
 COOCCUR_FORMAT_VERSION = 1
 COOCCUR_KIND = "w2v-gpt/glove-cooccurrence"
@@ -96,48 +98,36 @@ def count_pairs(ids: np.ndarray, vocab_size: int, *, window: int = 10,
     buffer_len = max(int(0.3 * budget) // (40 * threads), 4 * window + 64)
     bounds = [len(ids) * t // threads for t in range(threads + 1)]
     results: list = [None] * threads
-    errors: list = [None] * threads
     done = np.zeros(threads, dtype=np.int64)
 
     def worker(part: int) -> None:
-        try:
-            dense = np.zeros(int(lookup[-1]), dtype=np.float64)
-            keys = np.empty(buffer_len, dtype=np.int64)
-            vals = np.empty(buffer_len, dtype=np.float64)
-            hist = np.zeros(window, dtype=np.int64)
-            state = np.zeros(2, dtype=np.int64)
-            if not seed_history(ids, bounds[part], hist, state, eos_id, pad_id, unk_id, vocab_size):
-                raise _out_of_range(ids, int(state[1]), vocab_size)
-            acc_k, acc_v = np.empty(0, np.int64), np.empty(0, np.float64)
-            n = 0
-            for start in range(bounds[part], bounds[part + 1], _CHUNK_TOKENS):
-                end = min(start + _CHUNK_TOKENS, bounds[part + 1])
-                pos = start
-                while pos < end:
-                    pos, n = count_span(ids, pos, end, hist, state, window, harmonic, eos_id, pad_id,
-                                        unk_id, dense, lookup, limit, vocab_size, keys, vals, n)
-                    if pos < 0:
-                        raise _out_of_range(ids, int(state[1]), vocab_size)
-                    if pos < end:  # buffer full
-                        acc_k, acc_v = _flush(keys, vals, n, acc_k, acc_v)
-                        n = 0
-                done[part] = end - bounds[part]
-            results[part] = (dense,) + _flush(keys, vals, n, acc_k, acc_v)
-        except BaseException as exc:  # re-raised in the calling thread
-            errors[part] = exc
+        dense = np.zeros(int(lookup[-1]), dtype=np.float64)
+        keys = np.empty(buffer_len, dtype=np.int64)
+        vals = np.empty(buffer_len, dtype=np.float64)
+        hist = np.zeros(window, dtype=np.int64)
+        state = np.zeros(2, dtype=np.int64)
+        if not seed_history(ids, bounds[part], hist, state, eos_id, pad_id, unk_id, vocab_size):
+            raise _out_of_range(ids, int(state[1]), vocab_size)
+        acc_k, acc_v = np.empty(0, np.int64), np.empty(0, np.float64)
+        n = 0
+        for start in range(bounds[part], bounds[part + 1], _CHUNK_TOKENS):
+            end = min(start + _CHUNK_TOKENS, bounds[part + 1])
+            pos = start
+            while pos < end:
+                pos, n = count_span(ids, pos, end, hist, state, window, harmonic, eos_id, pad_id,
+                                    unk_id, dense, lookup, limit, vocab_size, keys, vals, n)
+                if pos < 0:
+                    raise _out_of_range(ids, int(state[1]), vocab_size)
+                if pos < end:  # buffer full
+                    acc_k, acc_v = _flush(keys, vals, n, acc_k, acc_v)
+                    n = 0
+            done[part] = end - bounds[part]
+        results[part] = (dense,) + _flush(keys, vals, n, acc_k, acc_v)
 
-    pool = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(threads)]
-    for t in pool:
-        t.start()
     with tqdm(total=len(ids), unit="tok", unit_scale=True, desc="glove count", disable=not progress,
               leave=False) as bar:
-        for thread in pool:
-            while thread.is_alive():
-                thread.join(0.2)
-                bar.update(int(done.sum()) - bar.n)
-    for exc in errors:
-        if exc is not None:
-            raise exc
+        run_workers([functools.partial(worker, t) for t in range(threads)],
+                    lambda: bar.update(int(done.sum()) - bar.n))
     dense, okeys, ovals = results[0]
     for other, k, v in results[1:]:
         dense += other

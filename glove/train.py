@@ -17,9 +17,8 @@ be extended by more epochs or exported another way without training again.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import math
-import threading
 import time
 from pathlib import Path
 
@@ -27,32 +26,21 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from corpus.errors import InputError
-from glove.config import Backend, Device, GloveConfig
-from vectors.trainer import export_matrix, read_checkpoint, save_checkpoint
+from base.cores import torch_threads
+from base.errors import InputError
+from glove.config import Backend, GloveConfig
 from glove.cooccur import BOUNDARY_POLICY, cooccurrence
 from glove.kernels import adagrad_batch, adagrad_entries, weighting
+from tabletrain.engine import resolve_engine
+from tabletrain.files import export_matrix, read_checkpoint, save_checkpoint
+from tabletrain.pool import run_workers
+from tabletrain.report import table_meta
 from vectors.table import EmbeddingTable
 
-REPORT_FORMAT_VERSION = 1
 CHECKPOINT_KIND = "w2v-gpt/glove-checkpoint"
 CHECKPOINT_NAME = "glove-checkpoint.npz"
 PARAMS = ("W", "C", "bw", "bc", "gW", "gC", "gbw", "gbc")
 _BLOCK = 1 << 16  # entries per kernel call: progress granularity
-
-
-def resolve_engine(config: GloveConfig) -> tuple[str, str]:
-    """(device, backend) to train on: auto picks CUDA with torch when present, else numba on the CPU."""
-    device, backend = config.device, config.backend
-    if backend is Backend.NUMBA and device is Device.CUDA:
-        raise InputError("the numba GloVe trainer runs on the CPU only; use backend torch for CUDA")
-    if device is Device.AUTO:
-        device = Device.CUDA if torch.cuda.is_available() and backend is not Backend.NUMBA else Device.CPU
-    elif device is Device.CUDA and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for, but torch sees no CUDA device")
-    if backend is Backend.AUTO:
-        backend = Backend.TORCH if device is Device.CUDA else Backend.NUMBA
-    return device.value, backend.value
 
 
 def init_params(vocab_size: int, dim: int, seed: int) -> dict[str, np.ndarray]:
@@ -71,39 +59,31 @@ def init_params(vocab_size: int, dim: int, seed: int) -> dict[str, np.ndarray]:
 
 # ------------------------------------------------------------------------------------------------ epochs
 def _epoch_numba(params, entries, threads: int, lr: float, clip: float, bar) -> float:
-    """One pass over the (already shuffled) entries on ``threads`` hogwild threads; summed loss."""
+    """One pass over the (already shuffled) entries on ``threads`` hogwild threads, each on its own equal
+    span; summed loss."""
     rows, cols, logx, fx = entries
     n = rows.shape[0]
     bounds = [n * t // threads for t in range(threads + 1)]
     losses = [0.0] * threads
     done = np.zeros(threads, dtype=np.int64)
-    errors: list = []
     args = [params[k] for k in PARAMS] + [np.float32(lr), np.float32(clip)]
+    reported = 0
 
     def worker(part: int) -> None:
-        try:
-            for start in range(bounds[part], bounds[part + 1], _BLOCK):
-                end = min(start + _BLOCK, bounds[part + 1])
-                losses[part] += adagrad_entries(rows, cols, logx, fx, start, end, *args)
-                done[part] = end - bounds[part]
-        except BaseException as exc:  # re-raised in the calling thread
-            errors.append(exc)
+        for start in range(bounds[part], bounds[part + 1], _BLOCK):
+            end = min(start + _BLOCK, bounds[part + 1])
+            losses[part] += adagrad_entries(rows, cols, logx, fx, start, end, *args)
+            done[part] = end - bounds[part]
 
-    pool = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(threads)]
-    for t in pool:
-        t.start()
-    reported = 0
-    for thread in pool:
-        while thread.is_alive():
-            thread.join(0.25)
-            finished = int(done.sum())
-            bar.update(finished - reported)
-            reported = finished
-            if finished and not bar.disable:
-                bar.set_postfix_str(_postfix(bar, lr, sum(losses) / finished), refresh=False)
-    if errors:
-        raise errors[0]
-    bar.update(int(done.sum()) - reported)
+    def report() -> None:
+        nonlocal reported
+        finished = int(done.sum())
+        bar.update(finished - reported)
+        reported = finished
+        if finished and not bar.disable:
+            bar.set_postfix_str(_postfix(bar, lr, sum(losses) / finished), refresh=False)
+
+    run_workers([functools.partial(worker, t) for t in range(threads)], report)
     return float(sum(losses))
 
 
@@ -159,7 +139,7 @@ def train(prepared, config: GloveConfig | None = None, *, checkpoint_dir: Path |
     """Count co-occurrences of ``prepared.train_ids`` (cached) and fit GloVe; returns the table with one
     row per vocabulary word and the report keys of the conventions in ``meta``."""
     config = config or GloveConfig()
-    device, backend = resolve_engine(config)
+    device, backend = resolve_engine(config.device, config.backend, "GloVe")
     threads = config.resolved_threads
     co = cooccurrence(prepared, config, progress=progress)
     if co.nonzeros == 0:
@@ -180,27 +160,21 @@ def train(prepared, config: GloveConfig | None = None, *, checkpoint_dir: Path |
         state = dict(expected, epoch=0, loss_per_epoch=[], train_seconds=0.0)
     resumed_from = state["epoch"]
 
-    with _torch_threads(threads if device == "cpu" and backend == Backend.TORCH.value else None):
+    with torch_threads(threads if device == "cpu" and backend == Backend.TORCH.value else None):
         params = _fit(params, state, co.rows, co.cols, logx, fx, config, device, backend, threads,
                       checkpoint_dir, progress, words_per_entry=tokens / n)
 
     trained = np.bincount(co.rows, minlength=vocab_size) > 0  # rows with at least one co-occurrence
     matrix, untrained = export_matrix(params["W"], params["C"], config.export_vectors, trained, config.seed)
     seconds = max(state["train_seconds"], 1e-9)
-    meta = {
-        "format_version": REPORT_FORMAT_VERSION, "method": "glove", "config": config.to_dict(),
-        "corpus_hash": prepared.content_hash, "tokens": tokens, "epochs": config.epochs,
-        "train_seconds": state["train_seconds"], "words_per_second": tokens * config.epochs / seconds,
-        "loss_per_epoch": [float(x) for x in state["loss_per_epoch"]],
-        "count_seconds": co.meta["count_seconds"],
-        "count_tokens_per_second": co.meta["count_tokens_per_second"],
-        "nonzeros": n, "entries_per_second": n * config.epochs / seconds,
-        "export_vectors": config.export_vectors.value, "device": device, "backend": backend,
-        "threads": threads if device == "cpu" else None,
-        "cooccurrence_key": co.meta["key"], "cooccurrence_cached": co.meta["cached"],
-        "boundary": BOUNDARY_POLICY, "resumed_from_epoch": resumed_from,
-        "untrained_rows": untrained, "untrained_fill": "normal(0, std of the trained rows)",
-    }
+    meta = table_meta(
+        config, method="glove", corpus_hash=prepared.content_hash, tokens=tokens, state=state, device=device,
+        backend=backend, threads=threads if device == "cpu" else None, boundary=BOUNDARY_POLICY,
+        resumed_from=resumed_from, untrained=untrained,
+        training={"count_seconds": co.meta["count_seconds"],
+                  "count_tokens_per_second": co.meta["count_tokens_per_second"],
+                  "nonzeros": n, "entries_per_second": n * config.epochs / seconds},
+        inputs={"cooccurrence_key": co.meta["key"], "cooccurrence_cached": co.meta["cached"]})
     return EmbeddingTable(list(prepared.vocab.tokens), matrix, meta, trained=trained)
 
 
@@ -238,15 +212,3 @@ def _fit(params, state, rows, cols, logx, fx, config, device, backend, threads, 
             if checkpoint_dir is not None:
                 _save_checkpoint(Path(checkpoint_dir), params, state)
     return params
-
-
-@contextlib.contextmanager
-def _torch_threads(threads: int | None):
-    """Limit torch's CPU threads to ``threads`` inside the block (None: leave them alone)."""
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)

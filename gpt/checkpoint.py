@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from corpus.atomic import atomic_file
-from corpus.errors import InputError
+from base.atomic import atomic_file
+from base.errors import InputError
 from gpt.config import FORMAT_VERSION, GPTConfig
 from gpt.model import GPT
 

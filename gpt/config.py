@@ -11,11 +11,19 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.errors import InputError
+from base.errors import InputError
+from base.limits import MAX_SEED, MAX_TOKENS
 
 FORMAT_VERSION = 2  # 2: geometric evaluation schedule, per-seed tables, one decay policy, scaled sinusoids
 
 EMBEDDING_MODES = ("learned", "init", "frozen")
+
+
+
+def flag(default, name: str, help: str):
+    """A config field with its command-line flag and help: ``train_gpt``'s options and a plan file's
+    command lines are made from these, so a new field is written once."""
+    return dataclasses.field(default=default, metadata={"flag": name, "help": help})
 POSITIONS = ("learned", "sinusoidal", "rope", "alibi", "none")
 
 
@@ -39,40 +47,47 @@ class GPTConfig:
     """
 
     # model shape
-    d_model: int = 128
-    n_layer: int = 4
-    n_head: int = 4
-    context: int = 128  # tokens per training window; also the size of a learned position table
-    dropout: float = 0.0  # on embeddings and residual branches; under 2 epochs 0 trains best (and fastest)
-    bias: bool = False  # biases in linear layers and layer norms
-    init_std: float = 0.02  # std of every random init (residual projections: / sqrt(2 * n_layer))
+    d_model: int = flag(128, "--d-model", "Width of the model (a table's dim unless --project).")
+    n_layer: int = flag(4, "--layers", "Transformer blocks.")
+    n_head: int = flag(4, "--heads", "Attention heads.")
+    context: int = flag(128, "--context", "Tokens per window (also the size of a learned position table).")
+    dropout: float = flag(0.0, "--dropout", "On embeddings and residual branches; under 2 epochs 0 trains best.")
+    bias: bool = flag(False, "--bias/--no-bias", "Biases in linear layers and layer norms.")
+    init_std: float = flag(0.02, "--init-std", "Std of every random init (residual projections: / sqrt(2 "
+                                                "layers)).")
 
     # token and position embeddings
-    embedding: str = "learned"  # learned | init | frozen
-    table: str | None = None  # method name of the run or a vector file (init and frozen only)
-    table_seed: int | None = None  # trainer seed of a run's table (None: this run's own seed)
-    rescale: bool = True  # rescale a table's rows to init_std before use
-    project: bool = False  # a learned projection when the table's dim differs from d_model
-    position: str = "learned"  # learned | sinusoidal | rope | alibi | none
-    rope_base: float = 10000.0
+    embedding: str = flag("learned", "--embedding", "learned | init | frozen (with --embedding MODE:TABLE).")
+    table: str | None = flag(None, "--embedding", "Method name of the run or a vector file (init and frozen).")
+    table_seed: int | None = flag(None, "--table-seed", "Trainer seed of a run's table [the run's own seed].")
+    rescale: bool = flag(True, "--rescale/--no-rescale", "Rescale a table's rows to the init std before use.")
+    project: bool = flag(False, "--project/--no-project", "A learned projection from the table's dim to "
+                                                          "--d-model.")
+    position: str = flag("learned", "--position", "learned | sinusoidal | rope | alibi | none.")
+    rope_base: float = flag(10000.0, "--rope-base", "Base of the rotary frequencies.")
 
     # optimisation
-    tokens: int = 1_000_000  # training budget in tokens (steps = ceil(tokens / (batch_size * context)))
-    batch_size: int = 8  # small batches, many steps: best for budgets of a few epochs or less
-    lr: float = 2e-3
-    min_lr_ratio: float = 0.1  # cosine decay ends at lr * min_lr_ratio
-    warmup_fraction: float = 0.05  # of the steps, spent warming the lr up linearly
-    weight_decay: float = 0.1  # on matrices of linear layers only (not embeddings, norms, biases)
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float = 1.0
+    tokens: int = flag(1_000_000, "--tokens", "Training budget in tokens (steps = ceil(tokens / (batch-size x "
+                                              "context))).")
+    batch_size: int = flag(8, "--batch-size", "Windows per step: small batches, many steps suit budgets of a "
+                                              "few epochs or less.")
+    lr: float = flag(2e-3, "--lr", "Peak learning rate.")
+    min_lr_ratio: float = flag(0.1, "--min-lr-ratio", "The cosine decay ends at lr x this.")
+    warmup_fraction: float = flag(0.05, "--warmup-fraction", "Fraction of the steps spent warming the lr up.")
+    weight_decay: float = flag(0.1, "--weight-decay", "On matrices of linear layers only (not embeddings, "
+                                                      "norms, biases).")
+    beta1: float = flag(0.9, "--beta1", "AdamW beta1.")
+    beta2: float = flag(0.95, "--beta2", "AdamW beta2.")
+    grad_clip: float = flag(1.0, "--grad-clip", "Clip the gradient norm at this (0: no clipping).")
 
     # evaluation and checkpoints
-    evals: int = 24  # val evaluations after step 0, geometrically spaced up to the last step
-    eval_windows: int = 16  # windows of the val split in the fixed val sample (evenly spread over it)
-    checkpoint_interval: int = 100  # steps between checkpoints (a kill loses at most this many)
-    frequent_words: int = 1000  # test loss is also reported on targets among this many most frequent ids
-    seed: int = 0
+    evals: int = flag(24, "--evals", "Val evaluations after step 0, spaced geometrically up to the last step.")
+    eval_windows: int = flag(16, "--eval-windows", "Windows of the val split in the fixed val sample.")
+    checkpoint_interval: int = flag(100, "--checkpoint-interval", "Steps between checkpoints (a kill loses at "
+                                                                  "most this many).")
+    frequent_words: int = flag(1000, "--frequent-words", "Test loss is also reported on targets among this "
+                                                         "many most frequent ids.")
+    seed: int = flag(0, "--seed", "Seed of the init, batches and dropout.")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -84,6 +99,12 @@ class GPTConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise InputError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.tokens > MAX_TOKENS:
+            raise InputError(f"tokens {self.tokens:.3g} is above the limit of {MAX_TOKENS:,} (10^12) tokens")
+        for name in ("seed", "table_seed"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= MAX_SEED:
+                raise InputError(f"{name.replace('_', '-')} must be in 0..{MAX_SEED:,}, got {value}")
         if self.d_model % self.n_head:
             raise InputError(f"d-model {self.d_model} is not divisible by heads {self.n_head}")
         if self.position == "rope" and (self.d_model // self.n_head) % 2:
@@ -110,6 +131,9 @@ class GPTConfig:
             raise InputError(f"embedding mode {self.embedding} needs a table (e.g. {self.embedding}:skipgram)")
         if self.table_seed is not None and (self.embedding == "learned" or self.table_seed < 0):
             raise InputError(f"table-seed {self.table_seed} needs a table and must not be negative")
+        if self.table_seed is not None and not is_run_table(self.table):
+            raise InputError(f"--table-seed picks one of the run's own tables (embeddings/seed<k>/); {self.table} "
+                             "is a vector file, which has no seeds")
 
     @property
     def tokens_per_step(self) -> int:
@@ -188,13 +212,22 @@ def parse_embedding(spec: str) -> tuple[str, str | None]:
     return mode, table
 
 
+def is_run_table(table: str) -> bool:
+    """Whether ``table`` names one of the run's own tables (``skipgram``: ``embeddings/[seed<k>/]skipgram.npz``)
+    rather than a vector file (anything with a directory or a suffix: ``glove.txt``, ``vecs/w2v.bin``)."""
+    return Path(table).name == table and "." not in table
+
+
 def table_label(table: str) -> str:
-    """A short name for a table: the method name itself, or a vector file's stem (``vecs.txt.gz`` -> vecs)."""
+    """A short name for a table: the method name itself, or ``file-`` and a vector file's stem
+    (``vecs.txt.gz`` -> ``file-vecs``), so a table from outside the run never takes a run table's name."""
+    if is_run_table(table):
+        return table
     name = Path(table).name
     for suffix in (".gz", ".xz", ".bz2", ".npz", ".txt", ".vec", ".bin", ".vectors"):
         if name.endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]
-    return name
+    return f"file-{name}"
 
 
 def variant_name(config: GPTConfig, table_label: str | None = None) -> str:
@@ -212,3 +245,20 @@ def variant_name(config: GPTConfig, table_label: str | None = None) -> str:
     if config.position != "learned":
         parts.append(f"pos-{config.position}")
     return "-".join(parts) if parts else "learned"
+
+
+def config_flags(config: GPTConfig) -> list[str]:
+    """``train_gpt`` arguments that make exactly ``config``: every field, by its flag, in field order."""
+    args: list[str] = []
+    for field in dataclasses.fields(config):
+        name, value = field.metadata["flag"], getattr(config, field.name)
+        if field.name == "table" or (value is None and field.name == "table_seed"):
+            continue  # the table is part of --embedding; no table seed means the run's own
+        if field.name == "embedding":
+            args += [name, value if value == "learned" else f"{value}:{config.table}"]
+        elif isinstance(value, bool):
+            on, off = name.split("/")
+            args.append(on if value else off)
+        else:
+            args += [name, repr(value) if isinstance(value, float) else str(value)]
+    return args

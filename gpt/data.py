@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from corpus.errors import InputError
+from base.errors import InputError
 
 
 def batch_offsets(seed: int, step: int, n_tokens: int, context: int, batch_size: int) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from corpus.errors import InputError
+from base.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from corpus.errors import InputError
+from base.errors import InputError
+from base.layout import RunLayout
 from corpus.vocab import SPECIALS
-from gpt.config import GPTConfig
+from gpt.config import GPTConfig, is_run_table
 
 
 def file_sha256(path: str | Path) -> str:
@@ -37,25 +38,27 @@ def load_table(table: str, run_dir: str | Path, seed: int = 0):
 
     A method name (``skipgram``) is the run's table trained with ``seed`` (``embeddings/<table>.npz`` for
     seed 0, ``embeddings/seed<k>/<table>.npz`` otherwise; its recorded seed must be ``seed``); anything else
-    is a vector file.
+    is a vector file (:func:`gpt.config.is_run_table`).
     """
     from vectors import EmbeddingTable
     from vectors.formats import load_vectors
-    from vectors.trainer import table_dir
 
-    native = table_dir(run_dir, seed) / f"{table}.npz"
-    if "/" not in table and native.is_file():
+    if not is_run_table(table):
+        path = Path(table)
+        if not path.is_file():
+            raise InputError(f"no vector file {table}")
+        return load_vectors(path, format="auto"), path
+    native = RunLayout(run_dir).table(table, seed)
+    if native.is_file():
         loaded = EmbeddingTable.load(native)
         made_with = loaded.meta.get("config", {}).get("seed", seed)
         if made_with != seed:
             raise InputError(f"{native} was trained with seed {made_with}, not {seed}; "
                              f"retrain it (`python -m pipelines.pretrain --seed {seed} --force`)")
         return loaded, native
-    path = Path(table)
-    if path.is_file():
-        return load_vectors(path, format="auto"), path
     hint = "make pretrain" if seed == 0 else f"python -m pipelines.pretrain --seed {seed}"
-    raise InputError(f"no table {table!r}: neither {native} (run `{hint}`) nor a vector file")
+    raise InputError(f"no table {table!r} in the run: {native} is missing (run `{hint}`); a vector file is "
+                     "named with its suffix (vectors.txt)")
 
 
 @dataclass(frozen=True)

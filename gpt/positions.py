@@ -24,7 +24,7 @@ import math
 import torch
 import torch.nn as nn
 
-from corpus.errors import InputError
+from base.errors import InputError
 
 
 def sinusoidal_table(length: int, dim: int, base: float = 10000.0) -> torch.Tensor:

@@ -8,12 +8,17 @@ another record is refused unless the caller asks for a fresh start.
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import json
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.errors import InputError
+from base.errors import InputError
+from base.layout import RunLayout
 from gpt.config import FORMAT_VERSION, GPTConfig, table_label, variant_name
 from gpt.embedding import AlignedTable, align_table, file_sha256, load_table
 
@@ -26,7 +31,12 @@ class RunFiles:
 
     @classmethod
     def of(cls, run_dir: str | Path, variant: str, seed: int) -> "RunFiles":
-        return cls(Path(run_dir) / "gpt" / variant / f"seed{seed}")
+        return cls(RunLayout(run_dir).gpt_run(variant, seed))
+
+    @property
+    def layout(self) -> RunLayout:
+        """The run directory this run belongs to."""
+        return RunLayout.of_gpt_run(self.directory)
 
     config = property(lambda self: self.directory / "config.json")
     checkpoint = property(lambda self: self.directory / "checkpoint.pt")
@@ -66,27 +76,91 @@ def make_record(config: GPTConfig, variant: str, vocab_size: int, corpus_hash: s
     }
 
 
-def finished_result(files: RunFiles, record: dict) -> dict | None:
-    """The result of a finished run with this record, or None."""
+def _damaged(path: Path, why: str, files: RunFiles) -> InputError:
+    return InputError(f"{path} of a finished run is damaged ({why}); delete {files.directory} and rerun the same "
+                      "command to train that run again")
+
+
+def read_result(files: RunFiles) -> dict | None:
+    """The run's ``result.json`` as a dict, None when there is none; InputError when it is damaged
+    (unreadable, not an object, or without a finite test loss)."""
     if not files.result.is_file():
         return None
     try:
         result = json.loads(files.result.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # unreadable: the run is done again
-    return result if isinstance(result, dict) and result.get("record") == record else None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _damaged(files.result, f"{type(exc).__name__}: {exc}", files) from None
+    if not isinstance(result, dict) or not isinstance(result.get("record"), dict):
+        raise _damaged(files.result, "not a result object", files)
+    for key in RESULT_NUMBERS:
+        value = result.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _damaged(files.result, f"its {key} is {value!r}", files)
+    return result
+
+
+RESULT_NUMBERS = ("test_loss", "trainable_token_rows", "trainable_parameters", "tokens", "steps")
+
+
+def curve_digest(data: bytes) -> dict:
+    """What a result records of its curve, so that a damaged curve is noticed when it is read: its row count
+    and the sha256 of every column but the last, the wall-clock seconds (so that two identical runs record
+    the same digest)."""
+    lines = data.decode("utf-8").splitlines()
+    kept = "\n".join(line.rsplit(",", 1)[0] for line in lines).encode("utf-8")
+    return {"rows": len(lines) - 1, "sha256": hashlib.sha256(kept).hexdigest()}
+
+
+def read_curve(files: RunFiles, result: dict) -> tuple[list[float], list[float]]:
+    """(tokens, val_loss) of a finished run's ``curve.csv``, checked against its result: the digest it
+    recorded, or (a run finished before results recorded one) one row per evaluation of its schedule.
+    InputError naming the file when it is damaged."""
+    try:
+        data = files.curve.read_bytes()
+    except OSError as exc:
+        raise _damaged(files.curve, exc.strerror or type(exc).__name__, files) from None
+    recorded = result.get("curve")
+    try:
+        if isinstance(recorded, dict) and curve_digest(data) != recorded:
+            raise _damaged(files.curve, "it differs from the curve its result recorded", files)
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+        tokens = [float(r["tokens"]) for r in rows]
+        losses = [float(r["val_loss"]) for r in rows]
+    except (UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise _damaged(files.curve, f"{type(exc).__name__}: {exc}", files) from None
+    try:
+        expected = len(GPTConfig.from_dict(result["record"]["config"]).eval_steps())
+    except (KeyError, TypeError, InputError) as exc:
+        raise _damaged(files.result, f"its record holds no valid config ({type(exc).__name__})", files) from None
+    if len(rows) != expected or not all(math.isfinite(x) for x in tokens):
+        raise _damaged(files.curve, f"{len(rows)} rows, its schedule has {expected}", files)
+    return tokens, losses
+
+
+def finished_result(files: RunFiles, record: dict) -> dict | None:
+    """The result of a finished run with this record, its curve checked; None when none finished here with
+    this record; InputError when its files are damaged."""
+    result = read_result(files)
+    if result is None or result.get("record") != record:
+        return None
+    read_curve(files, result)
+    return result
 
 
 def other_settings(files: RunFiles, record: dict) -> str | None:
     """What differs, when the run's directory holds a run (finished or begun) of another record; else None."""
     for path in (files.result, files.config):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # absent or unreadable: nothing finished to protect there
-        theirs = data.get("record") if path == files.result else data
+        if path == files.result:
+            theirs = (read_result(files) or {}).get("record")
+        else:
+            try:
+                theirs = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue  # absent or unreadable: a begun run's record, nothing finished to protect there
         if isinstance(theirs, dict) and theirs != record:
             old, new = theirs.get("config") or {}, record["config"]
+            if not isinstance(old, dict):
+                old = {}
             changed = [f"{k} {old.get(k)!r} there, {new.get(k)!r} asked" for k in new if old.get(k) != new[k]]
             changed += [f"another {k.replace('_', ' ')}" for k in record
                         if k != "config" and theirs.get(k) != record[k]]
@@ -129,7 +203,7 @@ def plan_run(run_dir: str | Path, config: GPTConfig, variant: str | None = None,
     from corpus import PreparedCorpus
 
     if prepared is None:
-        prepared = PreparedCorpus.open(Path(run_dir) / "corpus")
+        prepared = PreparedCorpus.open(RunLayout(run_dir).corpus)
     if config.tokens < config.tokens_per_step:
         raise InputError(f"--tokens {config.tokens:,} is less than one step of --batch-size x --context = "
                          f"{config.tokens_per_step:,} tokens; raise --tokens or lower those")

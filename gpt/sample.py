@@ -8,7 +8,8 @@ from pathlib import Path
 
 import torch
 
-from corpus.errors import InputError
+from base.errors import InputError
+from base.layout import RunLayout
 from gpt.checkpoint import load_model
 from gpt.model import GPT
 
@@ -53,14 +54,15 @@ def generate(model: GPT, prompt: list[int], n_tokens: int, temperature: float = 
 
 def find_run(run_dir: str | Path, variant: str, train_seed: int | None = None) -> Path:
     """The checkpoint of ``variant`` (its lowest seed unless ``train_seed`` is given); InputError if absent."""
-    variant_dir = Path(run_dir) / "gpt" / variant
+    layout = RunLayout(run_dir)
+    variant_dir = layout.gpt_variant(variant)
     if not variant_dir.is_dir():
-        root = Path(run_dir) / "gpt"
+        root = layout.gpt
         known = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
         hint = f"; trained variants: {', '.join(known)}" if known else "; train one with pipelines.train_gpt"
         raise InputError(f"no GPT variant {variant!r} in {root}{hint}")
     if train_seed is not None:
-        return variant_dir / f"seed{train_seed}" / "checkpoint.pt"
+        return layout.gpt_run(variant, train_seed) / "checkpoint.pt"
     seeds = sorted((p for p in variant_dir.glob("seed*") if p.name[4:].isdigit() and (p / "checkpoint.pt").is_file()),
                    key=lambda p: int(p.name[4:]))
     if not seeds:
@@ -80,7 +82,7 @@ def sample_text(run_dir: str | Path, variant: str, prompt: str, n_tokens: int = 
 
     if not math.isfinite(temperature) or temperature < 0:
         raise InputError(f"--temperature must be a finite number >= 0, got {temperature}")
-    prepared = PreparedCorpus.open(Path(run_dir) / "corpus")
+    prepared = PreparedCorpus.open(RunLayout(run_dir).corpus)
     checkpoint = find_run(run_dir, variant, train_seed)
     model, record = load_model(checkpoint, device)
     if warn is not None and not checkpoint.with_name("result.json").is_file():
@@ -94,7 +96,13 @@ def sample_text(run_dir: str | Path, variant: str, prompt: str, n_tokens: int = 
         raise InputError(f"context {context} is longer than the learned position table "
                          f"({model.config.context} positions)")
     vocab = prepared.vocab
-    prompt_ids = [int(i) for i in prepared.encode_text(prompt)] or [vocab.eos_id]
+    tokens = prepared.tokens_of(prompt)
+    prompt_ids = [int(i) for i in vocab.encode(tokens)] or [vocab.eos_id]
+    unknown = [t for t, i in zip(tokens, prompt_ids) if i == vocab.unk_id and t != "<unk>"]
+    if unknown and warn is not None:
+        shown = ", ".join(dict.fromkeys(unknown))
+        warn(f"warning: {shown} {'is' if len(set(unknown)) == 1 else 'are'} not in the vocabulary of "
+             f"{prepared.path}; the model reads <unk> in {'its' if len(set(unknown)) == 1 else 'their'} place")
     banned = [vocab.pad_id] + ([] if allow_unk else [vocab.unk_id])
     generator = torch.Generator().manual_seed(seed)
     new = generate(model, prompt_ids, n_tokens, temperature, top_k, context, generator, banned)

@@ -25,15 +25,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from corpus.atomic import atomic_file, write_json
-from corpus.errors import InputError
+from base.atomic import atomic_file, write_json
+from base.errors import InputError
 from gpt import distributed
 from gpt.checkpoint import read_checkpoint, save_checkpoint
 from gpt.config import FORMAT_VERSION, GPTConfig
 from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch
 from gpt.embedding import AlignedTable
 from gpt.model import GPT, seeded_generator
-from gpt.runs import RunFiles, _stderr, check_run_directory, finished_result, plan_run
+from gpt.runs import RunFiles, _stderr, check_run_directory, curve_digest, finished_result, plan_run
 
 CURVE_COLUMNS = ("tokens", "step", "val_loss", "val_ppl", "train_loss", "lr", "seconds")
 EVAL_BATCH = 16  # windows per forward pass when evaluating (16 x 128 x 10k logits: 84 MB)
@@ -287,6 +287,7 @@ def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dic
         "head": record["head"],
         "device": device,
         "world_size": world_size,
+        "curve": curve_digest(files.curve.read_bytes()),
         "record": record,
     }
     write_json(files.result, result)

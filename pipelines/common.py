@@ -12,7 +12,9 @@ from pathlib import Path
 
 import click
 
-from corpus.errors import InputError
+from base.device import resolve_device  # noqa: F401 (the commands' one meaning of --device)
+from base.errors import InputError
+from base.limits import MAX_SEED, MAX_TOKENS
 
 DEFAULT_RUN_DIR = "runs/default"
 
@@ -34,6 +36,7 @@ device_option = click.option(
 
 
 COUNT = click.IntRange(min=1)  # every count option: a value below 1 is one line and exit 2
+SEED = click.IntRange(min=0, max=MAX_SEED)  # every seed option
 
 
 class TokenCount(click.ParamType):
@@ -52,18 +55,9 @@ class TokenCount(click.ParamType):
             number = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[match.group(2).lower()]
         if number < 1:
             self.fail(f"{value!r} must be at least 1", param, ctx)
+        if number > MAX_TOKENS:
+            self.fail(f"{value!r} is above the limit of {MAX_TOKENS:,} (10^12) tokens", param, ctx)
         return int(round(number))
-
-
-def resolve_device(name: str) -> str:
-    """Map ``auto|cpu|cuda`` to a torch device string; asking for CUDA without one is bad input."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for, but torch sees no CUDA device")
-    return name
 
 
 def show_progress(quiet: bool) -> bool:

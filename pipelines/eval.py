@@ -17,41 +17,11 @@ from pathlib import Path
 
 import click
 
-from corpus.errors import InputError
+from base.errors import InputError
+from base.layout import RunLayout
+from study import format as fmt
 from pipelines.common import handle_errors, main_entry, run_dir_option
 from vectors.table import whole_word_view
-
-
-def evaluate_run_tables(run_dir: str | Path, **options) -> dict:
-    """``{method: {"benchmarks": ...}}`` for every ``<run_dir>/embeddings/<method>.npz``, sorted by name.
-
-    ``options`` go to :func:`vectors.evaluate.evaluate_table`. InputError when the run has no table.
-    """
-    from vectors.evaluate import evaluate_table
-    from vectors.table import EmbeddingTable
-
-    directory = Path(run_dir) / "embeddings"
-    paths = sorted(directory.glob("*.npz")) if directory.is_dir() else []
-    if not paths:
-        raise InputError(f"no tables in {directory} (run `make pretrain` first, or pass --vectors FILE)")
-    results = {}
-    for path in paths:
-        table, whole_words = whole_word_view(EmbeddingTable.load(path))
-        results[path.stem] = evaluate_table(table, **options)
-        if whole_words is not None:
-            results[path.stem]["whole_words"] = whole_words
-    return results
-
-
-def _fmt(value, pattern: str = "{:.4f}") -> str:
-    return "-" if value is None else pattern.format(value)
-
-
-def _share(ratio: float) -> str:
-    """A share as a percentage that never rounds a partial share to 0% or 100%."""
-    if 0 < ratio < 1:
-        ratio = min(max(ratio, 0.001), 0.999)
-    return f"{ratio:.1%}"
 
 
 def format_benchmarks(benchmarks: dict, sections: bool = False) -> list[str]:
@@ -60,8 +30,8 @@ def format_benchmarks(benchmarks: dict, sections: bool = False) -> list[str]:
     lines = [f"{'benchmark':<{width}}  {'kind':<9}  {'score':>7}  {'pearson':>7}  {'n':>6}  {'oov':>6}"]
     for name, r in benchmarks.items():
         score = r["spearman"] if r["kind"] == "pairs" else r["accuracy"]
-        lines.append(f"{name:<{width}}  {r['kind']:<9}  {_fmt(score):>7}  {_fmt(r.get('pearson')):>7}  "
-                     f"{r['n']:>6}  {_share(r['oov_ratio']):>6}")
+        lines.append(f"{name:<{width}}  {r['kind']:<9}  {fmt.number(score):>7}  {fmt.number(r.get('pearson')):>7}  "
+                     f"{r['n']:>6}  {fmt.share(r['oov_ratio']):>6}")
         if sections and r["kind"] == "analogies":
             for sec, s in r["sections"].items():
                 lines.append(f"  {sec:<{width + 9}}  {s['accuracy']:>7.4f}  {'':>7}  {s['total']:>6}")
@@ -101,7 +71,7 @@ def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, re
         pairs_restrict_vocab: int, method: str, case_sensitive: bool, no_builtin: bool, neighbours,
         topn: int, sections: bool, json_path: Path | None) -> None:
     """Evaluate embedding tables on word-pair and analogy benchmarks."""
-    from corpus.atomic import write_json
+    from base.atomic import write_json
     from vectors.evaluate import evaluate_table, nearest_neighbours
     from vectors.formats import load_vectors
 
@@ -118,8 +88,8 @@ def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, re
     if vectors_path is None:
         if neighbours:
             raise InputError("--neighbours needs --vectors FILE")
-        from corpus.lock import run_lock
-        from pipelines.report import write_report
+        from base.locks import run_lock
+        from study.report import evaluate_run_tables, write_report
 
         with run_lock(run_dir):
             tables = evaluate_run_tables(run_dir, **options)
@@ -130,7 +100,7 @@ def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, re
                 for line in format_benchmarks(table["benchmarks"], sections):
                     click.echo("  " + line)
             click.echo(_score_line(options))
-            out = Path(run_dir) / "eval"
+            out = RunLayout(run_dir).eval
             report = write_report(Path(run_dir), tables)
         if json_path is not None:
             write_json(json_path, report)

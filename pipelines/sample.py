@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.common import COUNT, device_option, handle_errors, main_entry, resolve_device, run_dir_option
+from pipelines.common import COUNT, SEED, device_option, handle_errors, main_entry, resolve_device, run_dir_option
 
 
 @click.command()
@@ -18,8 +18,8 @@ from pipelines.common import COUNT, device_option, handle_errors, main_entry, re
               help="Softmax temperature; 0 takes the most likely token.")
 @click.option("--top-k", type=click.IntRange(min=0), default=40, show_default=True,
               help="Sample among the k most likely tokens (0: all).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling.")
-@click.option("--train-seed", type=int, default=None, help="Which trained seed of the variant [the lowest].")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the sampling.")
+@click.option("--train-seed", type=SEED, default=None, help="Which trained seed of the variant [the lowest].")
 @click.option("--context", type=COUNT, default=None, help="Tokens the model sees [its training context].")
 @click.option("--allow-unk", is_flag=True, help="Let the model produce <unk>.")
 @device_option

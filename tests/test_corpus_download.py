@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from corpus.download import Dataset, download, fetch
-from corpus.errors import InputError
+from base.errors import InputError
 from corpus.sources import resolve_sources
 
 PAYLOAD = ("Once upon a time there was a cat.\n<|endoftext|>\nThe dog ran home.\n<|endoftext|>\n"
@@ -50,7 +50,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.drops, httpd.ranges, httpd.status, httpd.requests = 0, True, 200, []
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # polled every 20 ms (not 0.5 s) for shutdown(), so that each test ends at once
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield httpd
     httpd.shutdown()

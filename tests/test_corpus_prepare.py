@@ -2,11 +2,12 @@ import bz2
 import gzip
 import hashlib
 import lzma
+import shutil
 
 import numpy as np
 import pytest
 
-from corpus.errors import InputError
+from base.errors import InputError
 from corpus.idsfile import HEADER
 from corpus.prepare import PrepareConfig, choose_splits, ensure_prepared, prepare_corpus
 from corpus.prepared import PreparedCorpus
@@ -186,10 +187,10 @@ def test_min_count_leaving_no_words(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "magic", "manifest", "count"])
-def test_corrupt_prepared_corpus_is_input_error(tmp_path, damage):
+def test_corrupt_prepared_corpus_is_input_error(tmp_path, damage, lee_corpus):
     sources = resolve_sources(str(lee_path()), documents="lines")
     out = tmp_path / "run" / "corpus"
-    prepare_corpus(sources, out, CONFIG)
+    shutil.copytree(lee_corpus.path, out, ignore=shutil.ignore_patterns("cooccurrence-*"))  # CONFIG's corpus
     ids = out / "train.ids"
     if damage == "truncate":
         ids.write_bytes(ids.read_bytes()[:-3])
@@ -205,7 +206,9 @@ def test_corrupt_prepared_corpus_is_input_error(tmp_path, damage):
         PreparedCorpus.open(out)
     # A rerun does not trust the damaged corpus: it rebuilds it.
     prepared, built = ensure_prepared(sources, out, CONFIG)
-    assert built and len(prepared.train_ids) > 0
+    assert built and prepared.content_hash == lee_corpus.content_hash  # the very corpus it was
+    for split in ("train_ids", "val_ids", "test_ids"):
+        assert np.array_equal(getattr(prepared, split), getattr(lee_corpus, split)), split
 
 
 def test_missing_prepared_corpus(tmp_path):

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from corpus.bpe import PieceTable, join_pieces
-from corpus.errors import InputError
+from base.errors import InputError
 from corpus.prepare import PrepareConfig, prepare_corpus
 from corpus.sources import JsonlSource, Text8Source, TextFileSource, detect_format, resolve_sources
-from tests.conftest import assert_one_line_error, lee_path, run_module
+from tests.conftest import assert_one_line_error, lee_path, run_cli
 
 
 def test_jsonl_reads_the_text_field(tmp_path):
@@ -92,11 +92,11 @@ def test_prepare_cli_jsonl_and_bad_format(tmp_path):
     path = tmp_path / "docs.jsonl"
     lines = [json.dumps({"content": f"document number {i} says hello world again ."}) for i in range(50)]
     path.write_text("\n".join(lines), encoding="utf-8")
-    ok = run_module("pipelines.prepare", "--run-dir", str(tmp_path / "r"), "--corpus", str(path),
-                    "--text-field", "content", "--min-count", "1", "--val-fraction", "0.1",
-                    "--test-fraction", "0.1")
+    ok = run_cli("pipelines.prepare", "--run-dir", str(tmp_path / "r"), "--corpus", str(path),
+                 "--text-field", "content", "--min-count", "1", "--val-fraction", "0.1",
+                 "--test-fraction", "0.1")
     assert ok.returncode == 0, ok.stderr
-    bad = run_module("pipelines.prepare", "--run-dir", str(tmp_path / "r2"), "--corpus", str(path))
+    bad = run_cli("pipelines.prepare", "--run-dir", str(tmp_path / "r2"), "--corpus", str(path))
     assert_one_line_error(bad)
     assert "no field 'text'" in bad.stderr
     assert not (tmp_path / "r2").exists()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from corpus.errors import InputError
+from base.errors import InputError
 from corpus.vocab import SPECIALS, Vocab
 
 

@@ -8,7 +8,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from corpus.errors import InputError
+from base.errors import InputError
 from glove.config import GloveConfig
 from glove.cooccur import (Cooccurrence, cache_path, cooccurrence, cooccurrence_key, count_pairs,
                            dense_layout, load_cooccurrence)

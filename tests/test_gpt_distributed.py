@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from conftest import REPO, assert_one_line_error
-from corpus.errors import InputError
+from base.errors import InputError
 from gpt import distributed
 from gpt.checkpoint import read_checkpoint
 from gpt.config import GPTConfig

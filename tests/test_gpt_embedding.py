@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from corpus.errors import InputError
+from base.errors import InputError
 from gpt.config import GPTConfig, parse_embedding, table_label, variant_name
 from gpt.embedding import align_table
 from gpt.model import GPT
@@ -45,7 +45,8 @@ def test_parse_embedding_and_labels():
     for bad in ("init", "frozen:", "learned:glove", "copy:glove"):
         with pytest.raises(InputError):
             parse_embedding(bad)
-    assert table_label("path/to/GoogleNews.bin.gz") == "GoogleNews"
+    assert table_label("path/to/GoogleNews.bin.gz") == "file-GoogleNews"  # never a run table's name
+    assert table_label("skipgram") == "skipgram"
     assert variant_name(config_for("init")) == "test-init"
     assert variant_name(config_for("frozen", position="rope"), "glove") == "glove-frozen-pos-rope"
     assert variant_name(config_for("init", rescale=False), "glove") == "glove-init-raw"

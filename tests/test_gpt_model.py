@@ -76,7 +76,7 @@ def test_init_is_seeded_per_weight():
 
 
 def test_config_refuses_impossible_shapes():
-    from corpus.errors import InputError
+    from base.errors import InputError
 
     for bad in ({"n_head": 3}, {"context": 0}, {"embedding": "init"}, {"table": "glove"}, {"dropout": 1.0},
                 {"position": "spiral"}):

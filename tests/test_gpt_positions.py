@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from corpus.errors import InputError
+from base.errors import InputError
 from gpt.config import POSITIONS, GPTConfig
 from gpt.model import GPT
 from gpt.positions import AdditivePositions, Rotary, alibi_bias, alibi_slopes, sinusoidal_table
@@ -57,9 +57,25 @@ def test_additive_positions_enter_at_the_token_rows_scale():
 def test_learned_positions_train_and_stop_at_the_table_end():
     model = tiny("learned")
     model.train()
-    idx = torch.randint(0, 50, (2, 12))
-    model(idx, idx).backward()
-    assert model.pos.table.grad is not None and model.pos.table.grad.abs().sum() > 0
+    torch.manual_seed(0)
+    idx = torch.randint(0, 50, (2, 8))  # 8 of the table's 12 positions
+    seen = []
+
+    def keep_token_rows(module, args, out):
+        out.retain_grad()
+        seen.append(out)
+
+    hook = model.tok.register_forward_hook(keep_token_rows)
+    try:
+        model(idx, idx).backward()
+    finally:
+        hook.remove()
+    tokens_out = seen[0]  # (B, T, C): the token rows the positions were added to
+    # x = tok + pos, the position row broadcast over the batch: by the chain rule the row of position t
+    # gets the batch's summed gradient at t, and the rows of positions the input never reached get none
+    grad = model.pos.table.grad
+    torch.testing.assert_close(grad[:8], tokens_out.grad.sum(dim=0), rtol=1e-5, atol=1e-8)
+    assert bool((grad[:8] != 0).any(dim=1).all()) and torch.equal(grad[8:], torch.zeros_like(grad[8:]))
     with pytest.raises(InputError, match="longer than the learned position table"):
         model(torch.randint(0, 50, (1, 13)))
 

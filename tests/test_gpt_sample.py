@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from corpus.errors import InputError
+from base.errors import InputError
 from gpt.config import GPTConfig
 from gpt.model import GPT
 from gpt.sample import generate

@@ -9,8 +9,10 @@ import shutil
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from corpus.errors import InputError
+from base.errors import InputError
+from corpus import PreparedCorpus
 from gpt.checkpoint import load_model, read_checkpoint
 from gpt.config import GPTConfig
 from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch
@@ -81,8 +83,23 @@ def test_training_writes_its_files_and_skips_when_up_to_date(run_dir):
                 "test_loss_frequent", "test_loss_rare"):
         assert result[key] is not None, key
     assert result["trainable_token_rows"] == record["vocab_size"]
-    assert result["test_ppl"] == pytest.approx(np.exp(result["test_loss"]))
     assert json.loads(files.result.read_text())["test_loss"] == result["test_loss"]
+    # The test loss is the saved weights' mean cross-entropy over the targets of the whole test split:
+    # recomputed here from the model's logits by torch's cross_entropy (not the model's chunked loss).
+    model, _ = load_model(files.checkpoint)
+    prepared = PreparedCorpus.open(run_dir / "corpus")
+    windows = eval_windows(np.asarray(prepared.test_ids), TINY.context)
+    targets = torch.from_numpy(windows[:, 1:])
+    with torch.no_grad():
+        logits = model(torch.from_numpy(windows[:, :-1]))
+    losses = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").double()
+    frequent = torch.from_numpy(frequent_ids(np.asarray(prepared.vocab.counts), TINY.frequent_words))[targets]
+    assert len(prepared.test_ids) == 3546  # 221 windows of 16 targets; the last 9 tokens fill no window
+    assert result["test_tokens"] == targets.numel() == 221 * 16
+    assert result["test_loss"] == pytest.approx(losses.mean().item(), rel=1e-5)
+    assert result["test_ppl"] == pytest.approx(np.exp(losses.mean().item()), rel=1e-5)
+    assert result["test_loss_frequent"] == pytest.approx(losses[frequent.flatten()].mean().item(), rel=1e-5)
+    assert result["test_loss_rare"] == pytest.approx(losses[~frequent.flatten()].mean().item(), rel=1e-5)
     stamp = files.checkpoint.stat().st_mtime_ns
     messages = []
     again = train_variant(run_dir, TINY, quiet=True, log=messages.append)
@@ -166,14 +183,12 @@ def test_a_corrupt_checkpoint_is_bad_input(run_dir):
         load_model(files.checkpoint)
 
 
-def test_a_frozen_pretrained_table_trains_exactly_its_specials_and_untrained_rows(run_dir, lee_corpus):
+def test_a_frozen_pretrained_table_trains_exactly_its_specials_and_untrained_rows(pretrained_run, lee_corpus):
     """A real skip-gram table of the run (rows for every vocabulary entry, specials untrained): the frozen
     run updates the specials and the rows the trainer never trained, and nothing else of the embedding."""
     from gpt.model import GPT
-    from pipelines.pretrain import trainer_defaults, train_tables
 
-    options = dict(trainer_defaults(), dim=16, epochs=1, threads=1, seed=0, min_count=None)
-    train_tables(run_dir, lee_corpus, ["skipgram"], options, log=lambda message: None)
+    run_dir = pretrained_run  # its skip-gram table: pipelines.pretrain at dim 16, one epoch, seed 0
     table = EmbeddingTable.load(run_dir / "embeddings" / "skipgram.npz")
     vocab = lee_corpus.vocab
     assert table.words == list(vocab.tokens) and table.trained is not None

@@ -1,4 +1,4 @@
-"""make bench: its table and bench.json on a tiny corpus, its corpus without ../shared, its bad inputs.
+"""make bench: its table and bench.json on a tiny corpus, its options beside the defaults, its bad inputs.
 
 Peers are real where installed (gensim always; transformers with the bench extra). Stanford GloVe is not
 installed here, so its four programs are stood in for by a small script that reads and writes their formats.
@@ -8,7 +8,6 @@ import importlib.util
 import json
 import stat
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -53,32 +52,49 @@ def glove_dir(tmp_path):
 
 
 def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in_the_same_run(tmp_path, glove_dir):
-    out = tmp_path / "bench.json"
+    from base.cores import available_cores
+    from bench.run import figure
+
+    out, work = tmp_path / "bench.json", tmp_path / "work"
     result = run_module("pipelines.bench", "--bench-corpus", str(lee_path()), "--only", "w2v,glove,gpt",
                         "--seeds", "1", "--gpt-steps", "1", "--gpt-repeats", "1", "--glove-dir", str(glove_dir),
-                        "--out", str(out), timeout=900)
+                        "--noise-window", "--work-dir", str(work), "--out", str(out), timeout=900)
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     stages = {row["stage"]: row for row in report["stages"]}
-    assert set(stages) == {"cbow", "skipgram", "glove counting", "glove training", "gpt training"}
+    assert list(stages) == ["cbow", "skipgram", "skipgram noise=window", "glove counting", "glove training",
+                            "gpt training"]
     assert report["corpus"]["source"] == str(lee_path()) and report["corpus"]["tokens"] > 50_000
-    assert report["threads"] == 2 and report["machine"]["cores"] >= 1
-    for name in ("cbow", "skipgram"):
+    assert report["threads"] == 2 and report["machine"]["cores"] == available_cores()
+    for name in ("cbow", "skipgram", "skipgram noise=window"):
         row = stages[name]
-        assert row["peer_name"] == "gensim" and row["peer"] > 0 and row["ours"] > 0
+        assert row["peer_name"] == "gensim" and row["vocab_match"]  # the same words in both vocabularies
         assert row["ratio"] == pytest.approx(row["ours"] / row["peer"])
+        assert row["settings"]["seeds"] == [1] and row["settings"]["threads"] == 2
         assert set(row["quality"]["ours"]) == set(row["quality"]["peer"]) == {"ws353", "simlex999", "google"}
+    window = stages["skipgram noise=window"]
+    assert window["settings"]["noise"] == "window" and "noise" not in stages["skipgram"]["settings"]
+    assert window["peer"] == stages["skipgram"]["peer"]  # against the same gensim runs
+    assert "[ours-window] speed (median)" in result.stdout  # and the report of the quality bands
+    # Stanford's programs got our train split: the stand-in cooccur writes one record per adjacent pair of
+    # vocabulary words on a line, so that is what the bench must count in its file
+    vocab = {line.split()[0] for line in open(work / "stanford" / "vocab.txt", encoding="utf-8")}
+    pairs = 0
+    for line in open(work / "stanford" / "corpus.txt", encoding="utf-8"):
+        known = [w for w in line.split() if w in vocab]
+        pairs += max(len(known) - 1, 0)
+    assert stages["glove counting"]["peer_nonzeros"] == pairs > 0
     glove = stages["glove training"]
-    assert glove["peer_name"] == "Stanford GloVe" and glove["peer"] > 0
+    assert glove["peer_name"] == "Stanford GloVe" and glove["ratio"] == pytest.approx(glove["ours"] / glove["peer"])
     assert set(glove["quality"]["peer"]) == {"ws353", "simlex999", "google"}
+    assert (work / "bench.txt").is_file() and (work / "prepared" / "corpus" / "manifest.json").is_file()
     gpt = stages["gpt training"]
-    assert gpt["ours"] > 0 and gpt["gflops"] > 0
+    # tied head, no biases: 10k x 128 token rows + 4 blocks of 12 x 128^2 + 2 x 128 + the final norm's 128
+    assert gpt["parameters"] == 2_067_584
     if importlib.util.find_spec("transformers") is not None:
-        assert gpt["peer"] > 0 and gpt["peer_gflops"] > 0
+        assert gpt["peer_name"] == "transformers GPT2LMHeadModel" and gpt["peer_parameters"] is not None
     else:
         assert gpt["peer"] is None and gpt["ratio"] is None  # no number for a peer that did not run
-    from pipelines.bench import figure
-
     table = result.stdout[result.stdout.index("stage "):]
     for name, row in stages.items():
         assert any(line.startswith(name) and figure(row["ours"]) in line for line in table.splitlines())
@@ -87,11 +103,15 @@ def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in
 def test_without_glove_dir_stanford_is_skipped_and_shows_no_number(tmp_path, monkeypatch):
     monkeypatch.delenv("GLOVE_DIR", raising=False)
     out = tmp_path / "bench.json"
-    result = run_module("pipelines.bench", "--bench-corpus", str(lee_path()), "--only", "glove", "--out", str(out))
+    result = run_module("pipelines.bench", "--bench-corpus", str(lee_path()), "--only", "glove", "--random-baseline",
+                        "--out", str(out))
     assert result.returncode == 0, result.stderr
     rows = json.loads(out.read_text())["stages"]
     assert all(row["peer"] is None and row["ratio"] is None and "skipped" in row["peer_name"] for row in rows)
     assert "skipped" in result.stdout
+    training = next(row for row in rows if row["stage"] == "glove training")
+    assert set(training["quality"]["random"]) == {"ws353", "simlex999", "google"}
+    assert "random vectors of the same shape and scale" in result.stdout
 
 
 @pytest.mark.parametrize("flag", ["--bench-corpus", "--glove-dir"])
@@ -102,13 +122,9 @@ def test_a_missing_bench_corpus_or_glove_dir_is_one_line_and_exit_2(tmp_path, fl
     assert not (tmp_path / "b.json").exists()
 
 
-def test_the_default_bench_corpus_is_the_default_corpus_repeated_past_the_target(tmp_path):
-    from corpus.benchtext import write_bench_text
-    from corpus.tokenize import tokenize
-
-    info = write_bench_text(tmp_path / "bench.txt", None, min_tokens=1_000_000)
-    text = Path(info["path"]).read_text(encoding="utf-8")
-    assert info["tokens"] >= 1_000_000 and info["repeats"] >= 2
-    assert len(tokenize(text)) == info["tokens"]
-    once = len(text) // info["repeats"]
-    assert text[:once] * info["repeats"] == text  # the same documents, over and over
+@pytest.mark.parametrize("flag, value", [("--only", "w2v,nothing"), ("--w2v-methods", "glove"), ("--seeds", "a")])
+def test_a_bad_list_is_one_line_and_exit_2(tmp_path, flag, value):
+    result = run_module("pipelines.bench", flag, value, "--out", str(tmp_path / "b.json"))
+    assert_one_line_error(result)
+    assert flag in result.stderr
+    assert not (tmp_path / "b.json").exists()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import run_cli
 from vectors import EmbeddingTable
 from vectors.evaluate import BUILTIN_BENCHMARKS, evaluate_table
 from vectors.formats import save_glove, save_word2vec
@@ -15,7 +16,12 @@ from vectors.formats import save_glove, save_word2vec
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args, cwd=None):
+def run(*args):
+    """``python -m pipelines.eval args`` in this process (tests.conftest.run_cli)."""
+    return run_cli("pipelines.eval", *map(str, args))
+
+
+def run_subprocess(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "pipelines.eval", *map(str, args)], cwd=cwd or ROOT,
                           capture_output=True, text=True, env=_env())
 
@@ -133,7 +139,7 @@ def test_bad_input_is_one_line_and_exit_2(table, tmp_path):
         (["--vectors", good, "--bogus-option"], "bogus"),
     ]
     for args, needle in subprocesses:
-        r = run(*args)
+        r = run_subprocess(*args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1 and needle in r.stderr, (args, r.stderr)
         assert "Traceback" not in r.stderr

@@ -1,6 +1,6 @@
 import json
 
-from tests.conftest import assert_one_line_error, lee_path, run_module
+from tests.conftest import assert_one_line_error, lee_path, run_cli, run_module
 
 
 def test_prepare_cli_writes_the_run_directory_and_skips_a_rerun(tmp_path):
@@ -14,7 +14,7 @@ def test_prepare_cli_writes_the_run_directory_and_skips_a_rerun(tmp_path):
     assert names == ["manifest.json", "test.ids", "train.ids", "val.ids", "vocab.tsv"]
     manifest = json.loads((run / "corpus" / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["config"]["min_count"] == 2
-    second = run_module("pipelines.prepare", *args)
+    second = run_cli("pipelines.prepare", *args)
     assert second.returncode == 0 and "up to date" in second.stdout
 
 
@@ -42,7 +42,7 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path):
         (["--no-such-flag"], "no-such-flag"),
     ]
     for extra, message in cases:
-        result = run_module("pipelines.prepare", "--run-dir", str(run), *extra)
+        result = run_cli("pipelines.prepare", "--run-dir", str(run), *extra)
         assert_one_line_error(result)
         assert message in result.stderr, (extra, result.stderr)
         _assert_nothing_written(run)
@@ -51,7 +51,7 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path):
 def test_encoding_errors_replace_lets_invalid_utf8_through(tmp_path):
     latin = tmp_path / "latin.txt"
     latin.write_bytes(b"caf\xe9 one\n\nmore text here\n\neven more text\n")
-    result = run_module("pipelines.prepare", "--run-dir", str(tmp_path / "r"), "--corpus", str(latin),
-                        "--min-count", "1", "--encoding-errors", "replace", "--val-fraction", "0.3",
-                        "--test-fraction", "0.3")
+    result = run_cli("pipelines.prepare", "--run-dir", str(tmp_path / "r"), "--corpus", str(latin),
+                     "--min-count", "1", "--encoding-errors", "replace", "--val-fraction", "0.3",
+                     "--test-fraction", "0.3")
     assert result.returncode == 0, result.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import assert_one_line_error, lee_path, run_module
+from tests.conftest import assert_one_line_error, lee_path, run_cli, run_module
 
 GPT = ["--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
        "--tokens", "512", "--evals", "4", "--quiet", "--device", "cpu"]
@@ -31,24 +31,24 @@ def _result(run_dir: Path, variant: str = "learned", seed: int = 0) -> Path:
 def test_a_finished_run_with_other_settings_is_never_overwritten(run_dir):
     assert run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT).returncode == 0
     finished = _result(run_dir).read_bytes()
-    other = run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "1e-2")
+    other = run_cli("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "1e-2")
     assert_one_line_error(other)
     assert "other settings" in other.stderr and "lr" in other.stderr and "--fresh" in other.stderr
-    assert_one_line_error(run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "nan"))
+    assert_one_line_error(run_cli("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "nan"))
     assert _result(run_dir).read_bytes() == finished
-    replaced = run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "1e-2", "--fresh")
+    replaced = run_cli("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "1e-2", "--fresh")
     assert replaced.returncode == 0, replaced.stderr
     assert json.loads(_result(run_dir).read_text())["record"]["config"]["lr"] == 1e-2
 
 
-def test_compare_validates_every_run_before_it_trains_any(run_dir):
-    assert run_module("pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN).returncode == 0
-    assert run_module("pipelines.compare", "--run-dir", str(run_dir), *COMPARE).returncode == 0
+def test_compare_validates_every_run_before_it_trains_any(pretrained_run):
+    run_dir = pretrained_run
+    assert run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE).returncode == 0
     stamps = {p: p.read_bytes() for p in (run_dir / "gpt").rglob("result.json")}
-    wider = run_module("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--dim", "32")
+    wider = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--dim", "32")
     assert_one_line_error(wider)
     assert "dim 16" in wider.stderr
-    longer = run_module("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--tokens", "1024")
+    longer = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--tokens", "1024")
     assert_one_line_error(longer)
     assert "other settings" in longer.stderr
     assert {p: p.read_bytes() for p in (run_dir / "gpt").rglob("result.json")} == stamps
@@ -56,39 +56,44 @@ def test_compare_validates_every_run_before_it_trains_any(run_dir):
     assert summary["variants"]["learned"]["test_loss"]["per_seed"] == [json.loads(stamps[_result(run_dir)])["test_loss"]]
 
 
-def test_stale_tables_warn_in_train_gpt_and_are_retrained_by_compare(run_dir):
-    assert run_module("pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN, "--methods", "skipgram").returncode == 0
+def test_stale_tables_warn_in_train_gpt_and_are_retrained_by_compare(pretrained_run):
+    run_dir = pretrained_run
     old_hash = json.loads((run_dir / "embeddings" / "skipgram.json").read_text())["corpus_hash"]
     shutil.rmtree(run_dir / "corpus")
-    assert run_module("pipelines.prepare", "--run-dir", str(run_dir), *LEE[:-4], "--min-count", "3").returncode == 0
+    assert run_cli("pipelines.prepare", "--run-dir", str(run_dir), *LEE[:-4], "--min-count", "3").returncode == 0
     used = run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--embedding", "init:skipgram")
     assert used.returncode == 0, used.stderr
     assert "warning: table skipgram was trained on another corpus" in used.stderr and "covers" in used.stderr
     shutil.rmtree(run_dir / "gpt")
-    study = run_module("pipelines.compare", "--run-dir", str(run_dir), *COMPARE)
+    study = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE)
     assert study.returncode == 0, study.stderr
-    assert json.loads((run_dir / "embeddings" / "skipgram.json").read_text())["corpus_hash"] != old_hash
+    new_hash = json.loads((run_dir / "corpus" / "manifest.json").read_text())["content_hash"]
+    assert new_hash != old_hash
+    for method in ("cbow", "skipgram", "glove"):  # every stale table retrained on the corpus now there
+        assert json.loads((run_dir / "embeddings" / f"{method}.json").read_text())["corpus_hash"] == new_hash
 
 
-def test_pretrain_force_trains_from_scratch(run_dir):
+def test_pretrain_force_trains_from_scratch(pretrained_run):
+    run_dir = pretrained_run  # its cbow table is up to date for these settings
     args = ["pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN, "--methods", "cbow"]
-    assert run_module(*args).returncode == 0
-    forced = run_module(*args, "--force")
+    assert "cbow: up to date" in run_cli(*args).stdout
+    forced = run_cli(*args, "--force")
     assert forced.returncode == 0, forced.stderr
     assert json.loads((run_dir / "embeddings" / "cbow.json").read_text())["resumed_from_epoch"] == 0
 
 
-def test_tables_ignore_the_thread_count_and_auto_means_the_cpu_kernels(run_dir):
+def test_tables_ignore_the_thread_count_and_auto_means_the_cpu_kernels(pretrained_run):
     from glove.config import GloveConfig
-    from pipelines.pretrain import trainer_defaults
-    from vectors.trainer import Device
+    from study.tables import trainer_defaults
+    from tabletrain.config import Device
 
     assert trainer_defaults()["device"] == "cpu" and GloveConfig().device is Device.CPU
-    args = ["pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN, "--methods", "cbow"]
-    assert run_module(*args).returncode == 0
-    again = run_module("pipelines.pretrain", "--run-dir", str(run_dir), "--dim", "16", "--epochs", "1",
+    run_dir = pretrained_run  # its cbow table was trained with --threads 1
+    before = (run_dir / "embeddings" / "cbow.npz").read_bytes()
+    again = run_cli("pipelines.pretrain", "--run-dir", str(run_dir), "--dim", "16", "--epochs", "1",
                        "--methods", "cbow", "--threads", "2")
     assert again.returncode == 0 and "cbow: up to date" in again.stdout
+    assert (run_dir / "embeddings" / "cbow.npz").read_bytes() == before
 
 
 # ---------------------------------------------------------------------------------- corrupt corpora
@@ -104,7 +109,7 @@ def test_ids_outside_the_vocabulary_are_one_line_everywhere(run_dir, value):
     _corrupt_an_id(run_dir, value)
     for module, args in (("pipelines.pretrain", PRETRAIN + ["--methods", "skipgram"]),
                          ("pipelines.train_gpt", GPT)):
-        result = run_module(module, "--run-dir", str(run_dir), *args)
+        result = run_cli(module, "--run-dir", str(run_dir), *args)
         assert_one_line_error(result)
         assert "outside the vocabulary" in result.stderr and "train.ids" in result.stderr
     assert not (run_dir / "embeddings").exists() and not (run_dir / "gpt").exists()
@@ -112,36 +117,36 @@ def test_ids_outside_the_vocabulary_are_one_line_everywhere(run_dir, value):
 
 def test_prepare_verifies_what_it_calls_up_to_date(tmp_path):
     run = tmp_path / "run"
-    assert run_module("pipelines.prepare", "--run-dir", str(run), *LEE).returncode == 0
-    assert run_module("pipelines.prepare", "--run-dir", str(run), "--verify").returncode == 0
+    assert run_cli("pipelines.prepare", "--run-dir", str(run), *LEE).returncode == 0
+    assert run_cli("pipelines.prepare", "--run-dir", str(run), "--verify").returncode == 0
     vocab = run / "corpus" / "vocab.tsv"
     lines = vocab.read_text(encoding="utf-8").splitlines()
     original = list(lines)
     a, b = lines[10].split("\t"), lines[11].split("\t")
     lines[10], lines[11] = "\t".join([b[0], *a[1:]]), "\t".join([a[0], *b[1:]])  # two tokens swapped
     vocab.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert_one_line_error(run_module("pipelines.prepare", "--run-dir", str(run), "--verify"))
-    rebuilt = run_module("pipelines.prepare", "--run-dir", str(run), *LEE)
+    assert_one_line_error(run_cli("pipelines.prepare", "--run-dir", str(run), "--verify"))
+    rebuilt = run_cli("pipelines.prepare", "--run-dir", str(run), *LEE)
     assert rebuilt.returncode == 0 and rebuilt.stdout.startswith("prepared:")
     assert vocab.read_text(encoding="utf-8").splitlines() == original
     manifest = run / "corpus" / "manifest.json"
     data = json.loads(manifest.read_text())
     data["content_hash"] = "0" * 64
     manifest.write_text(json.dumps(data))
-    edited = run_module("pipelines.prepare", "--run-dir", str(run), "--verify")
+    edited = run_cli("pipelines.prepare", "--run-dir", str(run), "--verify")
     assert_one_line_error(edited)
     assert "manifest was edited" in edited.stderr
 
 
 # ---------------------------------------------------------------------------------- one clear line
 def test_bad_numbers_are_one_line(run_dir):
-    assert_one_line_error(run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "nan"))
-    short = run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--tokens", "32")
+    assert_one_line_error(run_cli("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--lr", "nan"))
+    short = run_cli("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--tokens", "32")
     assert_one_line_error(short)
     assert "less than one step" in short.stderr
-    assert run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT).returncode == 0
+    assert run_cli("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT).returncode == 0
     for temperature in ("nan", "inf"):
-        result = run_module("pipelines.sample", "--run-dir", str(run_dir), "--prompt", "the",
+        result = run_cli("pipelines.sample", "--run-dir", str(run_dir), "--prompt", "the",
                             "--temperature", temperature)
         assert_one_line_error(result)
     assert not (run_dir / "gpt" / "learned" / "seed1").exists()
@@ -153,7 +158,7 @@ def test_sampling_an_unfinished_run_warns(run_dir):
 
     config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=512, evals=4)
     assert train_variant(run_dir, config, quiet=True, stop_after=3, log=lambda *a: None) is None
-    result = run_module("pipelines.sample", "--run-dir", str(run_dir), "--prompt", "the", "--tokens", "3")
+    result = run_cli("pipelines.sample", "--run-dir", str(run_dir), "--prompt", "the", "--tokens", "3")
     assert result.returncode == 0
     assert "never finished" in result.stderr
 
@@ -174,20 +179,20 @@ def test_a_full_disk_is_one_line_naming_the_path_and_exit_1(tiny_disk, lee_corpu
     run = tiny_disk / "run"
     filler = tiny_disk / "filler"
     filler.write_bytes(b"\0" * (560 * 1024))  # about 40 kB left: too little for the prepared corpus
-    prepare = run_module("pipelines.prepare", "--run-dir", str(run), *LEE)
+    prepare = run_cli("pipelines.prepare", "--run-dir", str(run), *LEE)
     lines = [line for line in prepare.stderr.splitlines() if line.strip()]
     assert prepare.returncode == 1 and len(lines) == 1, prepare.stderr
     assert "No space left on device" in lines[0] and str(run / "corpus") in lines[0]
     assert not run.exists()  # nothing half-written, no staging left
     filler.unlink()
     shutil.copytree(lee_corpus.path, run / "corpus", ignore=shutil.ignore_patterns("cooccurrence-*"))
-    full = run_module("pipelines.train_gpt", "--run-dir", str(run), *GPT)
+    full = run_cli("pipelines.train_gpt", "--run-dir", str(run), *GPT)
     lines = [line for line in full.stderr.splitlines() if line.strip()]
     assert full.returncode == 1 and len(lines) == 1, full.stderr
     assert "No space left on device" in lines[0] and str(run) in lines[0]
     assert not _result(run).exists()
     assert not [p for p in run.rglob("*") if ".tmp" in p.name]  # no temp file left behind
-    pretrain = run_module("pipelines.pretrain", "--run-dir", str(run), *PRETRAIN, "--dim", "300")
+    pretrain = run_cli("pipelines.pretrain", "--run-dir", str(run), *PRETRAIN, "--dim", "300")
     assert pretrain.returncode == 1 and "No space left on device" in pretrain.stderr
     assert len([x for x in pretrain.stderr.splitlines() if x.strip()]) == 1, pretrain.stderr
     assert not list((run / "embeddings").glob("*.npz"))
@@ -195,7 +200,7 @@ def test_a_full_disk_is_one_line_naming_the_path_and_exit_1(tiny_disk, lee_corpu
 
 # ------------------------------------------------------------------------------------- concurrency
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
-    from corpus.lock import run_lock
+    from base.locks import run_lock
 
     run = tmp_path / "run"
     with run_lock(run):
@@ -208,7 +213,7 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
 
 def test_leftovers_of_a_killed_writer_are_swept_and_prepare_stages_inside_the_run(tmp_path):
     run = tmp_path / "runs" / "one"
-    assert run_module("pipelines.prepare", "--run-dir", str(run), *LEE).returncode == 0
+    assert run_cli("pipelines.prepare", "--run-dir", str(run), *LEE).returncode == 0
     assert sorted(p.name for p in run.parent.iterdir()) == ["one"]  # nothing staged beside the run
     staged = run / ".one-corpus.k2j4h1.tmp"
     staged.mkdir()
@@ -216,7 +221,7 @@ def test_leftovers_of_a_killed_writer_are_swept_and_prepare_stages_inside_the_ru
     (run / "embeddings").mkdir()
     half = run / "embeddings" / ".skipgram.a8b7c6.tmp.npz"
     half.write_bytes(b"half a table")
-    assert run_module("pipelines.pretrain", "--run-dir", str(run), *PRETRAIN, "--methods", "cbow").returncode == 0
+    assert run_cli("pipelines.pretrain", "--run-dir", str(run), *PRETRAIN, "--methods", "cbow").returncode == 0
     assert not staged.exists() and not half.exists()
 
 
@@ -242,5 +247,5 @@ def test_format_word2vec_reads_a_binary_file(tmp_path):
     save_word2vec(table, path, binary=True)
     loaded = load_vectors(path, format="word2vec")
     assert loaded.words == table.words and np.array_equal(loaded.matrix, table.matrix)
-    result = run_module("pipelines.eval", "--vectors", str(path), "--format", "word2vec")
+    result = run_cli("pipelines.eval", "--vectors", str(path), "--format", "word2vec")
     assert result.returncode == 0, result.stderr

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus.errors import InputError
-from tests.conftest import REPO, assert_one_line_error, run_module
+from base.errors import InputError
+from tests.conftest import REPO, assert_one_line_error, run_cli, run_module
 
 TIMING = {"train_seconds", "eval_seconds", "tokens_per_second"}
 # two learned runs of 500 tiny steps each, checkpointed every 50 steps: a few seconds each
@@ -99,7 +100,7 @@ def test_a_failing_run_stops_the_study_with_its_error_and_the_finished_runs_are_
     from corpus import PreparedCorpus
     from gpt.config import GPTConfig
     from gpt.runs import finished_result, plan_run
-    from pipelines.scheduler import train_planned
+    from study.scheduler import train_planned
 
     prepared = PreparedCorpus.open(run_dir / "corpus")
     tiny = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=4096, evals=3)
@@ -116,13 +117,13 @@ def test_a_failing_run_stops_the_study_with_its_error_and_the_finished_runs_are_
 
 def test_jobs_takes_a_count_or_auto_and_nothing_else(run_dir):
     for bad in ("0", "two", "-1"):
-        result = run_module("pipelines.sweep", "--run-dir", str(run_dir), "--jobs", bad, "--arms", "learned")
+        result = run_cli("pipelines.sweep", "--run-dir", str(run_dir), "--jobs", bad, "--arms", "learned")
         assert_one_line_error(result)
         assert "--jobs" in result.stderr
 
 
 def test_jobs_auto_uses_the_bench_record_of_this_machine_and_else_says_what_it_chose(tmp_path, monkeypatch):
-    from pipelines import scheduler
+    from study import scheduler
 
     monkeypatch.setenv(scheduler.JOBS_RECORD_ENV, str(tmp_path / "jobs.json"))
     monkeypatch.setattr(scheduler, "available_cores", lambda: 4)
@@ -130,19 +131,33 @@ def test_jobs_auto_uses_the_bench_record_of_this_machine_and_else_says_what_it_c
     jobs, why = scheduler.resolve_jobs("auto", "cpu")
     assert jobs == 2 and "no make bench record" in why
     assert scheduler.resolve_jobs("auto", "cuda")[0] == 1
-    scheduler.write_jobs_record(3, "cpu", {"1": 5000.0, "2": 8000.0, "3": 9000.0}, "2026-11-30")
+    path = scheduler.write_jobs_record(3, "cpu", {"1": 5000.0, "2": 8000.0, "3": 9000.0}, "2026-11-30")
+    assert path == tmp_path / "jobs.json"
+    record = json.loads(path.read_text())
+    assert record["machine"] == {"host": socket.gethostname(), "cores": 4, "device": "cpu"}
+    assert record["best_jobs"] == 3 and record["tokens_per_second"]["3"] == 9000.0
     jobs, why = scheduler.resolve_jobs("auto", "cpu")
-    assert jobs == 3 and "2026-11-30" in why
+    assert jobs == 3 and "2026-11-30" in why and str(path) in why
     assert scheduler.resolve_jobs("auto", "cuda")[0] == 1  # the record was made on the CPU
+    # Another machine (2 cores, not the record's 4): the record's 3 is not used, the rule's 2 is.
     monkeypatch.setattr(scheduler, "available_cores", lambda: 2)
-    assert scheduler.resolve_jobs("auto", "cpu") == (2, scheduler.resolve_jobs("auto", "cpu")[1])
-    assert "no make bench record" in scheduler.resolve_jobs("auto", "cpu")[1]  # another machine's record
+    jobs, why = scheduler.resolve_jobs("auto", "cpu")
+    assert jobs == 2 and "no make bench record" in why and "2 or more cores" in why
+    monkeypatch.setattr(scheduler, "available_cores", lambda: 1)  # the rule on a single core: one job
+    jobs, why = scheduler.resolve_jobs("auto", "cpu")
+    assert jobs == 1 and "no make bench record" in why and "single core" in why
+    monkeypatch.setattr(scheduler, "available_cores", lambda: 4)  # the record's machine again, but the
+    path.write_text("{not json", encoding="utf-8")                 # record unreadable: the rule
+    jobs, why = scheduler.resolve_jobs("auto", "cpu")
+    assert jobs == 2 and "no make bench record" in why
 
 
 def test_each_run_is_reported_as_it_ends_not_when_the_study_does(run_dir):
     """Three runs on two workers: the first line of a trained run comes while another is still training."""
     at = SWEEP.index("--seeds") + 1
     args = SWEEP[:at] + ["3"] + SWEEP[at + 1:]
+    at = args.index("--budgets") + 1  # 250 steps: the third run starts as the first ends, and takes seconds
+    args[at] = "16k"
     env = dict(os.environ, PYTHONPATH=str(REPO))
     process = subprocess.Popen([sys.executable, "-m", "pipelines.sweep", "--run-dir", str(run_dir), *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)

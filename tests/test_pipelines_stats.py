@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pipelines.stats import BETTER, NO_DIFFERENCE, WORSE, mean_std, paired_difference, tokens_to_reach
+from study.stats import BETTER, NO_DIFFERENCE, WORSE, mean_std, paired_difference, tokens_to_reach
 
 
 def test_paired_difference_matches_scipy():
@@ -51,7 +51,7 @@ def test_tokens_to_reach_interpolates_the_first_crossing():
 
 
 def test_holm_adjustment_by_hand():
-    from pipelines.stats import holm_adjust
+    from study.stats import holm_adjust
 
     # m = 4: sorted 0.01, 0.02, 0.03, 0.5 -> 4 x 0.01 = 0.04, 3 x 0.02 = 0.06, 2 x 0.03 = 0.06, 1 x 0.5 = 0.5
     assert holm_adjust([0.03, 0.5, 0.01, 0.02]) == pytest.approx([0.06, 0.5, 0.04, 0.06])
@@ -62,7 +62,7 @@ def test_holm_adjustment_by_hand():
 
 
 def test_holm_verdicts_are_stricter_than_the_unadjusted_intervals():
-    from pipelines.stats import BETTER, NO_DIFFERENCE, WORSE, holm, paired_difference
+    from study.stats import BETTER, NO_DIFFERENCE, WORSE, holm, paired_difference
 
     base = [5.0, 5.1, 5.2]
     family = {

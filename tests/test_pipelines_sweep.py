@@ -7,10 +7,12 @@ import shutil
 
 import pytest
 
-from corpus.errors import InputError
-from pipelines.sweep import budget_label, parse_arms, parse_budgets
-from pipelines.sweep_summary import crossover
-from tests.conftest import assert_one_line_error, run_module
+from base.errors import InputError
+from pipelines.options import parse_budgets
+from study.plan import budget_label
+from study.variants import parse_arms
+from study.sweep_summary import crossover
+from tests.conftest import assert_one_line_error, run_cli, run_module
 
 TINY = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4", "--evals", "4",
         "--quiet", "--device", "cpu", "--seeds", "2"]
@@ -46,23 +48,18 @@ def test_crossover_by_hand():
 
 def test_bad_budgets_are_one_line(tmp_path):
     for budgets in ("0", "many", ""):
-        result = run_module("pipelines.sweep", "--run-dir", str(tmp_path / "run"), "--budgets", budgets)
+        result = run_cli("pipelines.sweep", "--run-dir", str(tmp_path / "run"), "--budgets", budgets)
         assert_one_line_error(result)
-    assert_one_line_error(run_module("pipelines.sweep", "--run-dir", str(tmp_path / "run"), "--arms", "bogus"))
+    assert_one_line_error(run_cli("pipelines.sweep", "--run-dir", str(tmp_path / "run"), "--arms", "bogus"))
     assert not (tmp_path / "run").exists()
 
 
-def test_sweep_reuses_compare_resumes_and_reports(lee_corpus, tmp_path):
+def test_sweep_reuses_compare_resumes_and_reports(pretrained_run, tmp_path):
     from gpt.config import GPTConfig
     from gpt.train import train_variant
 
-    run = tmp_path / "run"
-    shutil.copytree(lee_corpus.path, run / "corpus", ignore=shutil.ignore_patterns("cooccurrence-*"))
-    steps = [("pipelines.pretrain", "--run-dir", str(run), "--dim", "16", "--epochs", "1", "--threads", "1",
-              "--x-max", "10", "--quiet"),
-             ("pipelines.compare", "--run-dir", str(run), "--tokens", "1024", *TINY)]
-    for step in steps:
-        assert run_module(*step).returncode == 0, step
+    run = pretrained_run
+    assert run_cli("pipelines.compare", "--run-dir", str(run), "--tokens", "1024", *TINY).returncode == 0
     other = tmp_path / "other"
     shutil.copytree(run, other)
     compare_results = {p: p.read_bytes() for p in (run / "gpt").rglob("result.json")}
@@ -89,16 +86,16 @@ def test_sweep_reuses_compare_resumes_and_reports(lee_corpus, tmp_path):
     assert (run / "sweep" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
 
     # The same sweep uninterrupted elsewhere gives the same numbers; a rerun trains nothing.
-    assert run_module("pipelines.sweep", "--run-dir", str(other), *args).returncode == 0
+    assert run_cli("pipelines.sweep", "--run-dir", str(other), *args).returncode == 0
     theirs = json.loads((other / "sweep" / "summary.json").read_text())
     for arm in ("learned", "glove-init"):
         for b in ("512", "1024"):
             assert theirs["arms"][arm]["budgets"][b]["test_loss"]["per_seed"] == pytest.approx(
                 summary["arms"][arm]["budgets"][b]["test_loss"]["per_seed"], rel=1e-6)
-    again = run_module("pipelines.sweep", "--run-dir", str(run), *args)
+    again = run_cli("pipelines.sweep", "--run-dir", str(run), *args)
     assert again.returncode == 0 and again.stdout.count("done before") == 8
 
-    report = run_module("pipelines.eval", "--run-dir", str(run))
+    report = run_cli("pipelines.eval", "--run-dir", str(run))
     assert report.returncode == 0, report.stderr
     text = (run / "eval" / "report.md").read_text()
     assert "## When does a pretrained table stop helping?" in text and "| glove-init | 512 |" in text

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, run_module
+from conftest import assert_one_line_error, run_cli, run_module
 from vectors import EmbeddingTable
 
 TINY = ["--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "8",
@@ -50,7 +50,7 @@ def test_sample_prints_the_prompt_and_a_continuation(trained):
 
 
 def test_a_context_longer_than_the_learned_position_table_is_refused(trained):
-    result = run_module("pipelines.sample", "--run-dir", str(trained), "--prompt", "hello", "--context", "64")
+    result = run_cli("pipelines.sample", "--run-dir", str(trained), "--prompt", "hello", "--context", "64")
     assert_one_line_error(result)
     assert "learned position table" in result.stderr
 
@@ -58,16 +58,16 @@ def test_a_context_longer_than_the_learned_position_table_is_refused(trained):
 def test_a_table_with_no_word_of_the_vocabulary_is_refused(trained, tmp_path):
     path = tmp_path / "foreign.txt"
     path.write_text("3 16\n" + "\n".join(f"{w} " + " ".join(["0.5"] * 16) for w in ("zyx", "qwv", "xxq")) + "\n")
-    result = run_module("pipelines.train_gpt", "--run-dir", str(trained), "--embedding", f"init:{path}", *TINY)
+    result = run_cli("pipelines.train_gpt", "--run-dir", str(trained), "--embedding", f"init:{path}", *TINY)
     assert_one_line_error(result)
-    assert not (trained / "gpt" / "foreign-init").exists()
+    assert not (trained / "gpt" / "file-foreign-init").exists()
 
 
 def test_a_table_of_another_width_needs_project(trained, lee_corpus):
     words = lee_corpus.vocab.tokens[3:]
     table = EmbeddingTable(words, np.random.default_rng(0).normal(size=(len(words), 8)), {"method": "narrow"})
     table.save(trained / "embeddings" / "narrow.npz")
-    result = run_module("pipelines.train_gpt", "--run-dir", str(trained), "--embedding", "frozen:narrow", *TINY)
+    result = run_cli("pipelines.train_gpt", "--run-dir", str(trained), "--embedding", "frozen:narrow", *TINY)
     assert_one_line_error(result)
     assert "--project" in result.stderr
 
@@ -78,19 +78,19 @@ def test_a_corrupt_checkpoint_is_one_line_exit_2(trained, tmp_path):
     seed_dir = run_dir / "gpt" / "learned" / "seed0"
     seed_dir.mkdir(parents=True)
     (seed_dir / "checkpoint.pt").write_bytes(b"\x80\x02garbage")
-    assert_one_line_error(run_module("pipelines.train_gpt", "--run-dir", str(run_dir), *TINY))
-    assert_one_line_error(run_module("pipelines.sample", "--run-dir", str(run_dir), "--prompt", "the"))
+    assert_one_line_error(run_cli("pipelines.train_gpt", "--run-dir", str(run_dir), *TINY))
+    assert_one_line_error(run_cli("pipelines.sample", "--run-dir", str(run_dir), "--prompt", "the"))
 
 
 @pytest.mark.parametrize("args", [["--embedding", "copy:glove"], ["--position", "spiral"], ["--tokens", "lots"],
                                   ["--tokens", "0"], ["--tokens", "0.4"], ["--evals", "0"], ["--batch-size", "0"],
                                   ["--checkpoint-interval", "0"], ["--table-seed", "1"]])
 def test_bad_options_are_one_line_exit_2(trained, args):
-    assert_one_line_error(run_module("pipelines.train_gpt", "--run-dir", str(trained), *TINY, *args))
+    assert_one_line_error(run_cli("pipelines.train_gpt", "--run-dir", str(trained), *TINY, *args))
 
 
 def test_missing_corpus_or_variant_is_one_line_exit_2(trained, tmp_path):
     assert_one_line_error(run_module("pipelines.train_gpt", "--run-dir", str(tmp_path / "nothing"), *TINY))
-    result = run_module("pipelines.sample", "--run-dir", str(trained), "--variant", "glove-init", "--prompt", "a")
+    result = run_cli("pipelines.sample", "--run-dir", str(trained), "--variant", "glove-init", "--prompt", "a")
     assert_one_line_error(result)
     assert "learned" in result.stderr  # lists what there is

@@ -10,7 +10,7 @@ import pytest
 from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
-from corpus.errors import InputError
+from base.errors import InputError
 from vectors import EmbeddingTable
 from vectors.formats import (
     detect_format, from_keyed_vectors, load_vectors, save_glove, save_vectors, save_word2vec, to_keyed_vectors,

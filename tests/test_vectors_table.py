@@ -5,7 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from corpus.errors import InputError
+from base.errors import InputError
 from vectors import EmbeddingTable
 from vectors.table import FORMAT_VERSION
 

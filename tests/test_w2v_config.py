@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from corpus.errors import InputError
+from base.errors import InputError
 from w2v.config import Backend, Device, ExportVectors, Method, NoiseSharing, Word2VecConfig
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import w2v.train as w2v_train
-from corpus.errors import InputError
+from base.errors import InputError
 from corpus.prepare import PrepareConfig, prepare_corpus
 from corpus.sources import resolve_sources
 from corpus.vocab import Vocab
@@ -145,7 +145,7 @@ def default_corpus(tmp_path_factory):
 
 @pytest.mark.parametrize("method", ["skipgram", "cbow"])
 def test_default_corpus_tables_beat_random_vectors(default_corpus, method):
-    from w2v.bench import evaluate
+    from bench.quality import evaluate
 
     table = train(default_corpus, Word2VecConfig(method=method, dim=64, threads=2), progress=False)
     rng = np.random.default_rng(0)

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from corpus.errors import InputError
+from base.errors import InputError
 from vectors.table import EmbeddingTable
 
 FILL_RULES = ("random", "mean", "zero")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from corpus.errors import InputError
+from base.errors import InputError
 from vectors.table import EmbeddingTable
 
 METHODS = ("3cosadd", "3cosmul")

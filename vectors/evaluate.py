@@ -22,7 +22,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from corpus.errors import InputError
+from base.errors import InputError
 from vectors.analogies import METHODS, evaluate_word_analogies, read_questions  # noqa: F401 (re-export)
 from vectors.table import EmbeddingTable
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.atomic import atomic_file
-from corpus.errors import InputError
+from base.atomic import atomic_file
+from base.errors import InputError
 from vectors.table import EmbeddingTable
 
 FORMATS = ("auto", "native", "word2vec", "word2vec-binary", "glove")
@@ -60,6 +60,23 @@ def _parse_header(line: bytes) -> tuple[int, int] | None:
     if len(parts) == 2 and all(p.isdigit() for p in parts):
         return int(parts[0]), int(parts[1])
     return None
+
+
+MAX_DIM = 65_536  # a header declaring wider vectors is taken for a damaged one (rows are read block by block)
+
+
+def _read_header(handle, where: str) -> tuple[int, int, int]:
+    """``(rows, dim, length of the line)`` of a word2vec header line read from ``handle``; InputError at
+    ``where`` otherwise."""
+    header = handle.readline()
+    if not header.strip():
+        raise InputError(f"{where}: empty file or header line")
+    parsed = _parse_header(header)
+    if parsed is None:
+        raise InputError(f"{where}: expected a '<rows> <dim>' header line, got {header[:30]!r}")
+    if parsed[1] > MAX_DIM:
+        raise InputError(f"{where}: the header declares dimension {parsed[1]:,}, above {MAX_DIM:,}: a damaged header?")
+    return (*parsed, len(header))
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -129,13 +146,7 @@ def _read_text(handle, path, has_header: bool, unicode_errors: str) -> tuple[lis
     """Parse word2vec text (header) or GloVe (no header) rows: ``word`` then ``dim`` numbers, space-separated."""
     expected_rows, dim, first_line = None, None, 1
     if has_header:
-        header = handle.readline()
-        if not header.strip():
-            raise InputError(f"{path}:1: empty file or header line")
-        parsed = _parse_header(header)
-        if parsed is None:
-            raise InputError(f"{path}:1: expected a '<rows> <dim>' header line, got {header[:30]!r}")
-        expected_rows, dim = parsed
+        expected_rows, dim, _ = _read_header(handle, f"{path}:1")
         if dim < 1:
             raise InputError(f"{path}:1: the header declares dimension {dim}")
         first_line = 2
@@ -208,20 +219,14 @@ def _parse_numbers(tokens: list[str], raw_lines: list[bytes], path, first_line_n
 
 def _read_binary(handle, path, unicode_errors: str) -> tuple[list[str], np.ndarray]:
     """Parse word2vec binary rows: ``word`` + b' ' + dim float32 (an optional b'\\n' may precede a word)."""
-    header = handle.readline()
-    if not header.strip():
-        raise InputError(f"{path}: empty file or header line")
-    parsed = _parse_header(header)
-    if parsed is None:
-        raise InputError(f"{path}: expected a '<rows> <dim>' header line, got {header[:30]!r}")
-    rows, dim = parsed
+    rows, dim, offset = _read_header(handle, str(path))
     if rows < 1 or dim < 1:
         raise InputError(f"{path}: the header declares {rows} rows of dimension {dim}")
     row_bytes = 4 * dim
     blocks: list[np.ndarray] = []  # filled block by block: a corrupt header cannot claim all memory
     words: list[str] = []
     buffer, start, eof = b"", 0, False
-    offset = len(header)  # byte offset of buffer[0] in the (decompressed) file
+    # offset: the byte offset of buffer[0] in the (decompressed) file
     while len(words) < rows:
         space = buffer.find(b" ", start)
         if space == -1 or len(buffer) - (space + 1) < row_bytes:

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.atomic import atomic_path
-from corpus.errors import InputError
+from base.atomic import atomic_path
+from base.errors import InputError
 
 FORMAT_NAME = "w2v-gpt/embedding-table"
 FORMAT_VERSION = 1
@@ -163,6 +163,7 @@ class EmbeddingTable:
         if not path.is_file():
             raise InputError(f"no embedding table at {path}")
         try:
+            _check_claimed_sizes(path)
             with np.load(path, allow_pickle=False) as archive:
                 missing = _KEYS - set(archive.files)
                 if missing:
@@ -211,3 +212,22 @@ def whole_word_view(table):
     meta = dict(table.meta, whole_words_of=len(table))
     view = table.subset(rows, words=words, meta=meta)
     return view, {"whole_words": len(rows), "tokens": len(table)}
+
+
+def _check_claimed_sizes(path: Path) -> None:
+    """InputError when an array's header in the archive claims more bytes than the archive stores for it
+    (a damaged or forged file), before anything of that size is allocated."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
+                               np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(member)
+                claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                stored = info.file_size - member.tell()
+            if claimed != stored:
+                raise InputError(f"{path}: damaged embedding table ({info.filename[:-4]} claims shape {shape}, "
+                                 f"{claimed:,} bytes, but the file holds {stored:,})")

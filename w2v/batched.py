@@ -15,7 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from base.cores import torch_threads
 from w2v.config import Method, Word2VecConfig
+from w2v.kernels import linear_decay
 
 _CHUNK_BLOCKS = 100  # blocks of max_sentence tokens per chunk (1M tokens at the default)
 
@@ -84,14 +86,9 @@ class TorchEngine:
 
     def epoch(self, ids: np.ndarray, epoch: int, bar) -> tuple[float, int]:
         """One pass over ``ids``; (summed loss, updates)."""
-        if self.device.type != "cpu":
+        # on the CPU one torch thread: steps are small, intra-op threads only add waiting (a lot, on a busy CPU)
+        with torch_threads(1 if self.device.type == "cpu" else None):
             return self._epoch(ids, epoch, bar)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # steps are small: intra-op threads only add waiting (a lot, on a busy CPU)
-        try:
-            return self._epoch(ids, epoch, bar)
-        finally:
-            torch.set_num_threads(threads)
 
     def _epoch(self, ids: np.ndarray, epoch: int, bar) -> tuple[float, int]:
         config, n = self.config, ids.shape[0]
@@ -106,9 +103,8 @@ class TorchEngine:
             units = self._updates(ids, start, stop, epoch, chunk)
             inputs, center, position = units
             for b in range(0, center.shape[0], config.batch_size):
-                done = epoch * n + int(position[b])
-                lr = max(config.min_alpha,
-                         config.alpha - (config.alpha - config.min_alpha) * done / (config.epochs * n))
+                lr = linear_decay(config.alpha, config.min_alpha, float(epoch * n + int(position[b])),
+                                  float(config.epochs * n))
                 sl = slice(b, b + config.batch_size)
                 noise = self._noise((center[sl].shape[0], config.negative), generator)
                 step = sg_step if config.method is Method.SKIPGRAM else cbow_step

@@ -8,12 +8,11 @@ the stored config (``to_dict``) holds the value actually used.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import Enum
 
-from corpus.errors import InputError
-from vectors.trainer import Backend, Device, ExportVectors, TrainerConfig
+from base.errors import InputError
+from tabletrain.config import Backend, Device, ExportVectors, TrainerConfig
 
 
 class Method(str, Enum):
@@ -93,27 +92,13 @@ class Word2VecConfig(TrainerConfig):
 
     def validate(self) -> None:
         """InputError (one line) for any value that makes no sense."""
-        def positive_int(name: str, value) -> None:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"word2vec {name} must be a positive integer, not {value!r}")
-
-        def real(name: str, value, low: float, allow_low: bool) -> None:
-            ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-            if not ok or value < low or (value == low and not allow_low):
-                bound = f">= {low}" if allow_low else f"> {low}"
-                raise InputError(f"word2vec {name} must be a finite number {bound}, not {value!r}")
-
-        for name in ("dim", "window", "negative", "epochs", "max_sentence", "batch_size"):
-            positive_int(name, getattr(self, name))
-        if self.threads is not None:
-            positive_int("threads", self.threads)
-        real("alpha", self.alpha, 0.0, allow_low=False)
-        real("min_alpha", self.min_alpha, 0.0, allow_low=True)
-        real("sample", self.sample, 0.0, allow_low=True)
+        self._require_ints("dim", "window", "negative", "epochs", "max_sentence", "batch_size")
+        self._require_ints("threads", allow_none=True)
+        self._require_finite("alpha")
+        self._require_finite("min_alpha", "sample", inclusive=True)
         if self.min_alpha > self.alpha:
             raise InputError(f"word2vec min_alpha {self.min_alpha} is above alpha {self.alpha}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise InputError(f"word2vec seed must be a non-negative integer, not {self.seed!r}")
+        self._require_ints("seed", low=0)
         if self.window > 1000 or self.negative > 1000:
             raise InputError(f"word2vec window ({self.window}) and negative ({self.negative}) must be <= 1000")
 

@@ -256,6 +256,15 @@ def _draw_centre(state, i, length, window, negative, pairs, noise, slot, noise_t
     return state, reach
 
 
+# ------------------------------------------------------------------------------------------------ schedule
+@njit(inline="always", nogil=True, cache=True)
+def linear_decay(alpha, min_alpha, done, total):
+    """The learning rate after ``done`` of ``total`` tokens: alpha decayed linearly to min_alpha, never
+    below it. Inlined in the kernels (under their fast-math flags); callable from Python as well."""
+    lr = alpha - (alpha - min_alpha) * done / total
+    return max(lr, min_alpha)
+
+
 @njit(cache=True, nogil=True, fastmath=FAST)
 def train_blocks(ids, first_block, last_block, block_len, eos, seed, epoch, keep_thr, noise_thr, noise_alias,
                  syn0, syn1, skipgram, share_noise, window, negative, alpha, min_alpha, work_before, work_total):
@@ -293,8 +302,7 @@ def train_blocks(ids, first_block, last_block, block_len, eos, seed, epoch, keep
             kept += length
             if length < 2:
                 continue
-            lr = alpha - (alpha - min_alpha) * (work_before + start) / work_total
-            lr32 = np.float32(max(lr, min_alpha))
+            lr32 = np.float32(linear_decay(alpha, min_alpha, work_before + start, work_total))
             # draws run one centre ahead of the updates so that the noise rows arrive in time
             state, next_reach = _draw_centre(state, 0, length, window, negative, pairs, noise, 0,
                                              noise_thr, noise_alias, syn1)

@@ -20,21 +20,22 @@ resumes after the last finished epoch, and with threads=1 ends bit-identical to 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from corpus.errors import InputError
+from base.errors import InputError
+from tabletrain import engine
+from tabletrain.files import export_matrix, read_checkpoint, save_checkpoint
+from tabletrain.pool import run_jobs
+from tabletrain.report import table_meta
 from vectors.table import EmbeddingTable
-from w2v.config import Backend, Device, Method, NoiseSharing, Word2VecConfig
-from vectors.trainer import export_matrix, read_checkpoint, save_checkpoint
+from w2v.config import Backend, Method, NoiseSharing, Word2VecConfig
 from w2v.heldout import HeldOutWindows
 from w2v.sampling import alias_table, keep_probabilities, keep_thresholds, noise_distribution, trainable_mask
 
-REPORT_FORMAT_VERSION = 1
 CHECKPOINT_KIND = "w2v-gpt/word2vec-checkpoint"
 CHECKPOINT_NAME = "word2vec-checkpoint.npz"
 BOUNDARY_POLICY = ("<eos> ends a sentence and every max_sentence-token block starts one; <unk> and <pad> "
@@ -60,25 +61,12 @@ class Tables:
 
 
 def resolve_engine(config: Word2VecConfig) -> tuple[str, str]:
-    """(device, backend) to train on: numba on the CPU unless CUDA (or backend torch) is asked for."""
-    if config.backend is Backend.NUMBA and config.device is Device.CUDA:
-        raise InputError("the numba word2vec trainer runs on the CPU only; use backend torch for CUDA")
-    device = config.device
-    if device is not Device.CPU:
-        import torch
-
-        if device is Device.AUTO:
-            device = Device.CUDA if torch.cuda.is_available() else Device.CPU
-        elif not torch.cuda.is_available():
-            raise InputError("--device cuda was asked for, but torch sees no CUDA device")
-    backend = config.backend
-    if backend is Backend.AUTO:
-        backend = Backend.TORCH if device is Device.CUDA else Backend.NUMBA
-    if backend is Backend.NUMBA and device is Device.CUDA:
-        raise InputError("the numba word2vec trainer runs on the CPU only; use backend torch for CUDA")
-    if backend is Backend.TORCH and config.noise is NoiseSharing.WINDOW and config.method is Method.SKIPGRAM:
+    """(device, backend) to train on (see :func:`tabletrain.engine.resolve_engine` for ``auto``); InputError
+    also for skip-gram's window-shared noise on torch, a numba-only option."""
+    device, backend = engine.resolve_engine(config.device, config.backend, "word2vec")
+    if backend == Backend.TORCH.value and config.noise is NoiseSharing.WINDOW and config.method is Method.SKIPGRAM:
         raise InputError("noise words shared across a window are a numba (CPU) option; use noise pair with torch")
-    return device.value, backend.value
+    return device, backend
 
 
 def init_params(vocab_size: int, dim: int, seed: int) -> dict[str, np.ndarray]:
@@ -88,16 +76,12 @@ def init_params(vocab_size: int, dim: int, seed: int) -> dict[str, np.ndarray]:
     return {"syn0": syn0.astype(np.float32), "syn1": np.zeros((vocab_size, dim), dtype=np.float32)}
 
 
-def learning_rate(config: Word2VecConfig, done: float, total: float) -> float:
-    """alpha decayed linearly to min_alpha by the fraction done / total of all epochs' tokens."""
-    return max(config.min_alpha, config.alpha - (config.alpha - config.min_alpha) * done / max(total, 1.0))
-
-
 # ------------------------------------------------------------------------------------------------ epochs
 def _epoch_numba(ids, tables: Tables, params: dict, config: Word2VecConfig, epoch: int, threads: int,
                  bar) -> tuple[float, int]:
-    """One pass over ``ids`` on ``threads`` hogwild threads; (summed loss, updates)."""
-    from w2v.kernels import train_blocks
+    """One pass over ``ids`` on ``threads`` hogwild threads taking jobs of blocks in turn; (summed loss,
+    updates)."""
+    from w2v.kernels import linear_decay, train_blocks
 
     n = ids.shape[0]
     block = config.max_sentence
@@ -110,6 +94,7 @@ def _epoch_numba(ids, tables: Tables, params: dict, config: Word2VecConfig, epoc
              float(config.alpha), float(config.min_alpha), float(epoch) * n, float(config.epochs) * n)
     results = [(0.0, 0, 0)] * len(jobs)
     done = np.zeros(len(jobs), dtype=np.int64)  # tokens of each finished job
+    reported = 0
 
     def run(j: int) -> None:
         first, last = jobs[j]
@@ -117,46 +102,17 @@ def _epoch_numba(ids, tables: Tables, params: dict, config: Word2VecConfig, epoc
         done[j] = min(last * block, n) - first * block
 
     def report() -> None:
+        nonlocal reported
         finished = int(done.sum())
         if not bar.disable and finished:
             loss = sum(r[0] for r in results) / max(1, sum(r[1] for r in results))
-            lr = learning_rate(config, epoch * n + finished, config.epochs * n)
+            lr = linear_decay(float(config.alpha), float(config.min_alpha), float(epoch * n + finished),
+                              float(config.epochs * n))
             bar.set_postfix_str(f"lr={lr:.5f} loss={loss:.4f}", refresh=False)
-        bar.update(finished - bar.reported)
-        bar.reported = finished
+        bar.update(finished - reported)
+        reported = finished
 
-    bar.reported = 0
-    if threads == 1:
-        for j in range(len(jobs)):
-            run(j)
-            report()
-    else:
-        lock = threading.Lock()
-        queue = iter(range(len(jobs)))
-        errors: list = []
-
-        def worker() -> None:
-            try:
-                while True:
-                    with lock:
-                        j = next(queue, None)
-                    if j is None:
-                        return
-                    run(j)
-            except BaseException as exc:  # re-raised in the calling thread
-                errors.append(exc)
-
-        pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
-        for t in pool:
-            t.start()
-        while any(t.is_alive() for t in pool):
-            pool[0].join(0.2)
-            report()
-        for t in pool:
-            t.join()
-        if errors:
-            raise errors[0]
-        report()
+    run_jobs(run, len(jobs), threads, report)
     return float(sum(r[0] for r in results)), int(sum(r[1] for r in results))
 
 
@@ -239,21 +195,16 @@ def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Pat
 
     matrix, untrained = export_matrix(params["syn0"], params["syn1"], config.export_vectors, tables.trainable,
                                       config.seed)
-    seconds = max(state["train_seconds"], 1e-9)
-    meta = {
-        "format_version": REPORT_FORMAT_VERSION, "method": config.method.value, "config": config.to_dict(),
-        "corpus_hash": prepared.content_hash, "tokens": tokens, "epochs": config.epochs,
-        "train_seconds": state["train_seconds"], "words_per_second": tokens * config.epochs / seconds,
-        "loss_per_epoch": [float(x) for x in state["loss_per_epoch"]],
-        "updates_per_epoch": [int(x) for x in state["updates_per_epoch"]],
-        "loss": "mean negative-sampling loss per update, before the update ((context, centre) pair for "
-                "skip-gram, centre for CBOW); lowered by the other updates of the same window in proportion "
-                "to the learning rate, so it can rise as the rate decays",
-        "heldout_loss_per_epoch": state["heldout_loss_per_epoch"],
-        "heldout_loss": f"the same loss of each epoch's final vectors on {len(heldout)} fixed windows of the val "
-                        f"split (no subsampling, fixed noise words)",
-        "export_vectors": config.export_vectors.value, "device": device, "backend": backend,
-        "threads": threads, "boundary": BOUNDARY_POLICY, "resumed_from_epoch": resumed_from,
-        "untrained_rows": untrained, "untrained_fill": "normal(0, std of the trained rows)",
-    }
+    meta = table_meta(
+        config, method=config.method.value, corpus_hash=prepared.content_hash, tokens=tokens, state=state,
+        device=device, backend=backend, threads=threads, boundary=BOUNDARY_POLICY, resumed_from=resumed_from,
+        untrained=untrained, training={
+            "updates_per_epoch": [int(x) for x in state["updates_per_epoch"]],
+            "loss": "mean negative-sampling loss per update, before the update ((context, centre) pair for "
+                    "skip-gram, centre for CBOW); lowered by the other updates of the same window in "
+                    "proportion to the learning rate, so it can rise as the rate decays",
+            "heldout_loss_per_epoch": state["heldout_loss_per_epoch"],
+            "heldout_loss": f"the same loss of each epoch's final vectors on {len(heldout)} fixed windows of "
+                            f"the val split (no subsampling, fixed noise words)",
+        })
     return EmbeddingTable(list(prepared.vocab.tokens), matrix, meta, trained=tables.trainable)

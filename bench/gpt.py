@@ -8,8 +8,8 @@ heads, context 128, batch 32, vocabulary 10k, fp32, no dropout), with the same o
 GFLOP/s use the usual count of 6 x (parameters without the position table) + 12 x layers x d_model x
 context floating-point operations per trained token (forward and backward; the second term is attention).
 
-``python -m gpt.bench`` prints both (the peer only where ``transformers`` is installed: ``pip install -e
-.[bench]``).
+``python -m pipelines.bench --only gpt`` prints both (the peer only where ``transformers`` is installed:
+``pip install -e .[bench]``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 import numpy as np
 import torch
 
+from base.cores import torch_threads
 from gpt.config import GPTConfig
 from gpt.data import batch_offsets, get_batch
 from gpt.model import GPT
@@ -52,19 +53,17 @@ def _timed(step, steps: int, warmup_steps: int, repeats: int, tokens_per_step: i
     return best
 
 
-def _threads(threads: int | None):
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    return previous
+def _figures(speed: float, parameters: int, config: GPTConfig) -> dict:
+    """The figures of one system: tokens/s, parameters (without the position table) and GFLOP/s."""
+    return {"tokens_per_second": speed, "parameters": parameters,
+            "gflops": speed * flops_per_token(parameters, config) / 1e9}
 
 
 def tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_VOCAB, steps: int = 20,
                       warmup_steps: int = 3, threads: int | None = 2, device: str = "cpu",
                       repeats: int = 1) -> dict:
     """Our training step: ``{"tokens_per_second", "parameters", "gflops"}`` (the best of ``repeats``)."""
-    previous = _threads(threads)
-    try:
+    with torch_threads(threads):
         ids = np.random.default_rng(0).integers(0, vocab_size, size=1_000_000, dtype=np.int32)
         model = GPT(config, vocab_size)
         model.init_weights()
@@ -79,10 +78,7 @@ def tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_
 
         speed = _timed(step, steps, warmup_steps, repeats, config.tokens_per_step, device)
         parameters = sum(p.numel() for name, p in model.named_parameters() if not name.startswith("pos."))
-        return {"tokens_per_second": speed, "parameters": parameters,
-                "gflops": speed * flops_per_token(parameters, config) / 1e9}
-    finally:
-        torch.set_num_threads(previous)
+        return _figures(speed, parameters, config)
 
 
 def transformers_tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_VOCAB,
@@ -91,8 +87,7 @@ def transformers_tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size:
     """``transformers.GPT2LMHeadModel`` of the same shape, same optimizer step; ImportError without it."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    previous = _threads(threads)
-    try:
+    with torch_threads(threads):
         torch.manual_seed(0)
         hf = GPT2Config(vocab_size=vocab_size, n_positions=config.context, n_embd=config.d_model,
                         n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=0.0, embd_pdrop=0.0,
@@ -119,10 +114,7 @@ def transformers_tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size:
         # the same B x T tokens through the model per step as ours (its loss shifts them, so T - 1 targets)
         speed = _timed(step, steps, warmup_steps, repeats, config.tokens_per_step, device)
         parameters = sum(p.numel() for name, p in model.named_parameters() if ".wpe." not in name)
-        return {"tokens_per_second": speed, "parameters": parameters,
-                "gflops": speed * flops_per_token(parameters, config) / 1e9}
-    finally:
-        torch.set_num_threads(previous)
+        return _figures(speed, parameters, config)
 
 
 def bench_gpt(threads: int = 2, device: str = "cpu", repeats: int = 3, steps: int = 20) -> dict:
@@ -146,18 +138,3 @@ def bench_gpt(threads: int = 2, device: str = "cpu", repeats: int = 3, steps: in
             "settings": {"d_model": c.d_model, "n_layer": c.n_layer, "n_head": c.n_head, "context": c.context,
                          "batch_size": c.batch_size, "vocab_size": BENCH_VOCAB, "dtype": "float32",
                          "threads": threads, "device": device, "steps": steps, "repeats": repeats}}
-
-
-def main() -> None:
-    result = bench_gpt()
-    print("gpt training, d_model 128, 4 layers, 4 heads, context 128, batch 32, vocab 10k, 2 threads, fp32:")
-    for name, row in (("ours", result["ours"]), ("transformers GPT-2", result["peer"])):
-        if row is None:
-            print(f"  {name}: not installed (pip install -e .[bench])")
-        else:
-            print(f"  {name}: {row['tokens_per_second']:,.0f} tokens/s, {row['gflops']:.1f} GFLOP/s "
-                  f"({row['parameters']:,} parameters)")
-
-
-if __name__ == "__main__":
-    main()

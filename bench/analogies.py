@@ -1,8 +1,8 @@
 """Timing of the analogy evaluation against gensim's, for ``make bench``; also a test-table builder.
 
-``python -m vectors.bench`` prints both times on a 30,000-word table whose first rows hold every word of
-the Google analogy set (19,544 questions), built by :func:`synthetic_analogy_table`: random vectors nudged
-so that each section's pairs share an offset, which gives a non-trivial accuracy (about half right).
+``python -m pipelines.bench --only analogies`` times both on a 30,000-word table whose first rows hold every
+word of the Google analogy set (19,544 questions), built by :func:`synthetic_analogy_table`: random vectors
+nudged so that each section's pairs share an offset, which gives a non-trivial accuracy (about half right).
 """
 
 from __future__ import annotations
@@ -112,20 +112,3 @@ def bench_analogies(
         result["speedup"] = result["gensim_seconds"] / ours_seconds
         result["equal"] = ours["correct"] == len(sections[-1]["correct"]) and abs(score - ours["accuracy"]) < 1e-12
     return result
-
-
-def main() -> None:
-    import logging
-
-    logging.getLogger("gensim").setLevel(logging.WARNING)
-    r = bench_analogies()
-    print(
-        f"analogies: {r['questions']} questions ({r['answered']} answered) x {r['words']} words, dim {r['dim']}: "
-        f"ours {r['ours_seconds']:.2f} s, gensim {r['gensim_seconds']:.2f} s ({r['speedup']:.0f}x); "
-        f"accuracy {r['accuracy']:.4f} vs gensim {r['gensim_accuracy']:.4f}, equal={r['equal']}, "
-        f"{r['rechecked']} near ties re-solved"
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -11,64 +11,26 @@ seeds; the band is max(0.02, 2 x gensim's seed-to-seed standard deviation) aroun
 Speed: ``words_per_second`` of the conventions for ours (train tokens x epochs / train seconds) and gensim's
 corpus words x epochs / wall time of ``train()``; medians over the seeds and their ratio.
 
-Skip-gram runs twice per seed: with the default noise words per pair (gensim's algorithm) and with noise
-words shared across a centre's window (``noise="window"``).
-
-``python -m w2v.bench [--methods cbow,skipgram] [--seeds 1,2,3] [--threads 2] [--dim 100]`` prints it all.
+Skip-gram can also run with noise words shared across a centre's window (``noise="window"``, the variant
+:data:`NOISE_WINDOW`) against the same gensim runs: ``python -m pipelines.bench --only w2v --noise-window``.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-import numpy as np
+from bench.quality import SCORES, evaluate
+from bench.text import train_sentences
 
-BENCHMARKS = ("ws353", "simlex999", "google")
-
-
-def prepare_bench_corpus(text_path: str | Path, out_dir: str | Path, min_count: int = 5):
-    """Prepare the text file ``text_path`` (.gz/.bz2/.xz allowed) in ``out_dir`` (word tokenizer,
-    ``min_count``); reuses a corpus already prepared there from the same file and settings."""
-    from corpus.prepare import PrepareConfig, ensure_prepared
-    from corpus.sources import resolve_sources
-
-    prepared, _ = ensure_prepared(resolve_sources(str(text_path)), Path(out_dir), PrepareConfig(min_count=min_count))
-    return prepared
+NOISE_WINDOW = {"ours-window": {"noise": "window"}}  # the skip-gram variant beside "ours"
 
 
 def gensim_sentences(prepared, max_sentence: int = 10000) -> list[list[str]]:
     """The train split as gensim input: documents cut at <eos> and every ``max_sentence`` tokens (our
     blocks), <unk> and <pad> removed."""
-    vocab = prepared.vocab
-    ids = np.asarray(prepared.train_ids)
-    tokens = np.array(vocab.tokens, dtype=object)
-    drop = {vocab.unk_id, vocab.pad_id}
-    cuts = np.flatnonzero(ids == vocab.eos_id)
-    cuts = np.union1d(cuts, np.arange(0, len(ids), max_sentence))
-    sentences = []
-    for start, stop in zip(cuts, np.append(cuts[1:], len(ids))):
-        piece = ids[start:stop]
-        piece = piece[~np.isin(piece, list(drop) + [vocab.eos_id])]
-        if len(piece):
-            sentences.append(tokens[piece].tolist())
-    return sentences
-
-
-def evaluate(table) -> dict:
-    """{ws353, simlex999, google} scores of an EmbeddingTable (analogies restricted to 30000 words)."""
-    from vectors.evaluate import BUILTIN_BENCHMARKS, evaluate_word_analogies, evaluate_word_pairs
-
-    return {
-        "ws353": evaluate_word_pairs(table, BUILTIN_BENCHMARKS["ws353"].path)["spearman"],
-        "simlex999": evaluate_word_pairs(table, BUILTIN_BENCHMARKS["simlex999"].path)["spearman"],
-        "google": evaluate_word_analogies(table, BUILTIN_BENCHMARKS["google"].path,
-                                          restrict_vocab=30000)["accuracy"],
-    }
+    return list(train_sentences(prepared, max_sentence))
 
 
 def run_ours(prepared, config) -> dict:
@@ -101,9 +63,11 @@ def run_gensim(sentences: list[list[str]], config, min_count: int) -> dict:
                 words=words, vocab=len(model.wv))
 
 
-def _quality(ours: list[dict], gensim: list[dict]) -> dict:
+def quality_bands(ours: list[dict], gensim: list[dict]) -> dict:
+    """Per score: the means and seed-to-seed standard deviations of both, gensim's band, the difference of
+    the means and whether it lies inside the band (``within``) or at least not below it (``not_worse``)."""
     out = {}
-    for name in BENCHMARKS:
+    for name in SCORES:
         a, b = [r[name] for r in ours], [r[name] for r in gensim]
         std = statistics.stdev(b) if len(b) > 1 else 0.0
         band = max(0.02, 2 * std)
@@ -112,6 +76,27 @@ def _quality(ours: list[dict], gensim: list[dict]) -> dict:
                      "ours_std": statistics.stdev(a) if len(a) > 1 else 0.0, "gensim_std": std,
                      "band": band, "diff": diff, "within": abs(diff) <= band, "not_worse": diff >= -band}
     return out
+
+
+def summarize(runs: dict[str, list[dict]], epochs: int) -> dict:
+    """``{name: {quality, speed}}`` for every system in ``runs`` but ``gensim``, each against gensim's runs.
+
+    speed: median words/s of ours and of gensim, their ratio, and ``ratio_same_words``: gensim's corpus
+    words x epochs over ours's median seconds, against gensim's median words/s (both counted in the same
+    words)."""
+    gensim = runs["gensim"]
+    gensim_wps = statistics.median(r["words_per_second"] for r in gensim)
+    gensim_words = gensim[0]["words"]
+    systems = {}
+    for name, ours in runs.items():
+        if name == "gensim":
+            continue
+        wps = statistics.median(r["words_per_second"] for r in ours)
+        seconds = statistics.median(r["seconds"] for r in ours)
+        systems[name] = {"quality": quality_bands(ours, gensim),
+                         "speed": {"ours": wps, "gensim": gensim_wps, "ratio": wps / gensim_wps,
+                                   "ratio_same_words": gensim_words * epochs / seconds / gensim_wps}}
+    return systems
 
 
 def compare(prepared, method: str, seeds=(1, 2, 3), threads: int = 2, dim: int = 100, epochs: int = 5,
@@ -141,21 +126,12 @@ def compare(prepared, method: str, seeds=(1, 2, 3), threads: int = 2, dim: int =
         runs["gensim"].append(run_gensim(sentences, Word2VecConfig(**base), min_count))
         if log:
             log(f"  {method} seed {seed}: " + " | ".join(
-                f"{name} " + " ".join(f"{k}={r[-1][k]:.4f}" for k in BENCHMARKS)
+                f"{name} " + " ".join(f"{k}={r[-1][k]:.4f}" for k in SCORES)
                 + f" {r[-1]['words_per_second']:,.0f} w/s" for name, r in runs.items()))
-    gensim_wps = statistics.median(r["words_per_second"] for r in runs["gensim"])
-    gensim_words = runs["gensim"][0]["words"]
-    systems = {}
-    for name in variants:
-        wps = statistics.median(r["words_per_second"] for r in runs[name])
-        seconds = statistics.median(r["seconds"] for r in runs[name])
-        systems[name] = {"quality": _quality(runs[name], runs["gensim"]),
-                         "speed": {"ours": wps, "gensim": gensim_wps, "ratio": wps / gensim_wps,
-                                   "ratio_same_words": gensim_words * epochs / seconds / gensim_wps}}
     vocab = prepared.vocab
     trainable = int(trainable_mask(vocab.counts, [vocab.index[s] for s in vocab.specials]).sum())
     return {"method": method, "seeds": list(seeds), "threads": threads, "dim": dim, "epochs": epochs,
-            "runs": runs, "systems": systems, "vocab_match": runs["gensim"][0]["vocab"] == trainable}
+            "runs": runs, "systems": summarize(runs, epochs), "vocab_match": runs["gensim"][0]["vocab"] == trainable}
 
 
 def format_report(result: dict) -> list[str]:
@@ -172,44 +148,3 @@ def format_report(result: dict) -> list[str]:
                          f"{q['gensim']:.4f} (sd {q['gensim_std']:.4f})  diff {q['diff']:+.4f}  band "
                          f"{q['band']:.4f}: {verdict}")
     return lines
-
-
-VARIANTS = {"cbow": {"ours": {}}, "skipgram": {"ours": {}, "ours-window": {"noise": "window"}}}
-
-
-def bench_word2vec(bench_corpus: str | Path, methods=("cbow", "skipgram"), seeds=(1, 2, 3), threads: int = 2,
-                   dim: int = 100, workdir: str | Path | None = None, log=print) -> dict[str, dict]:
-    """The whole comparison (for ``make bench``): prepare ``bench_corpus`` (min_count 5) in ``workdir`` (a
-    temporary directory by default), then :func:`compare` each method, skip-gram also with shared noise
-    words; logs the per-seed lines and the report. Returns {method: compare result}."""
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared = prepare_bench_corpus(bench_corpus, Path(workdir or tmp) / "bench" / "corpus")
-        for method in methods:
-            result = compare(prepared, method, tuple(seeds), threads, dim, variants=VARIANTS[method], log=log)
-            for line in format_report(result):
-                log(line)
-            results[method] = result
-    return results
-
-
-def main(argv=None) -> None:
-    from corpus.benchtext import write_bench_text
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bench-corpus", default=None, help="a text file [the default corpus repeated to 5M tokens]")
-    parser.add_argument("--workdir", default=None, help="where the corpus is written and prepared")
-    parser.add_argument("--methods", default="cbow,skipgram")
-    parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--dim", type=int, default=100)
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        text = write_bench_text(Path(args.workdir or tmp) / "bench.txt", args.bench_corpus)["path"]
-        bench_word2vec(text, [m.strip() for m in args.methods.split(",")],
-                       [int(s) for s in args.seeds.split(",")], args.threads, args.dim, args.workdir,
-                       log=lambda line: print(line, flush=True))
-
-
-if __name__ == "__main__":
-    main()

@@ -3,7 +3,7 @@
 
 A run's result does not depend on how many run at once: each run's numbers are fixed by its config, its
 seed and its torch thread count (``--threads-per-run``), never by its neighbours. Each run holds the lock of
-its own folder while it trains (:func:`corpus.lock.run_lock`), so no two processes ever write one run, and
+its own folder while it trains (:func:`base.locks.run_lock`), so no two processes ever write one run, and
 a worker exits when the study's process dies (kill -9 included), so a rerun never races an orphan.
 """
 
@@ -16,41 +16,12 @@ import threading
 import time
 from pathlib import Path
 
-import click
-
-from corpus.errors import InputError
-from corpus.lock import run_lock
-from vectors.trainer import available_cores
+from base.errors import InputError
+from base.locks import run_lock
+from base.cores import available_cores
 
 AUTO = "auto"
 JOBS_RECORD_ENV = "W2V_GPT_JOBS_RECORD"  # where make bench records the --jobs it measured fastest
-
-
-class Jobs(click.ParamType):
-    """``--jobs``: a count of at least 1, or ``auto``."""
-
-    name = "N|auto"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int) or str(value).strip().lower() == AUTO:
-            return value if isinstance(value, int) else AUTO
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is neither a count nor 'auto'", param, ctx)
-        if number < 1:
-            self.fail(f"{value!r} must be at least 1 (or 'auto')", param, ctx)
-        return number
-
-
-jobs_option = click.option(
-    "--jobs", type=Jobs(), default=1, show_default=True,
-    help="Runs trained at once, each in a worker process with its share of the CPU threads (on CUDA, sharing "
-         "the device). Results do not depend on it at a fixed --threads-per-run. auto: the --jobs that make "
-         "bench measured fastest on this machine, else 2 on a CPU with 2 or more cores and 1 on CUDA.")
-threads_option = click.option(
-    "--threads-per-run", type=click.IntRange(min=1), default=None,
-    help="Torch threads of each run [the available cores / --jobs]; a run is bit-reproducible at a fixed value.")
 
 
 def jobs_record_path() -> Path:
@@ -87,7 +58,7 @@ def resolve_jobs(jobs: int | str, device: str) -> tuple[int, str]:
 
 def write_jobs_record(best_jobs: int, device: str, measured: dict, date: str) -> Path:
     """Record the fastest ``--jobs`` that the bench measured here, for ``--jobs auto``."""
-    from corpus.atomic import atomic_file
+    from base.atomic import atomic_file
 
     path = jobs_record_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,29 +108,41 @@ def train_planned(planned: list[tuple[str, object]], device: str, quiet: bool, f
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
     _quiet_resource_tracker()
     queue, running = list(pending), {}
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                               initargs=(threads, os.getpid()))
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                                 initargs=(threads, os.getpid())) as pool:
-            while queue or running:
-                while queue and len(running) < jobs:  # only as many in flight as train: a failure stops the rest
-                    i = queue.pop(0)
-                    _, run = planned[i]
-                    running[pool.submit(_train_in_worker, run.files.directory.parents[2], run.config.to_dict(),
-                                        run.record["variant"], device, fresh)] = i
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    i = running.pop(future)
-                    error = future.exception()
-                    if error is not None:
-                        queue.clear()
-                        pool.shutdown(wait=True)  # the runs already training finish and are kept
-                        raise error
-                    results[i], seconds = future.result()
-                    progress.report(planned[i][0], results[i], seconds, planned[i][1].config.trained_tokens)
+        while queue or running:
+            while queue and len(running) < jobs:  # only as many in flight as train: a failure stops the rest
+                i = queue.pop(0)
+                _, run = planned[i]
+                running[pool.submit(_train_in_worker, run.files.layout.root, run.config.to_dict(),
+                                    run.record["variant"], device, fresh)] = i
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = running.pop(future)
+                error = future.exception()
+                if error is not None:
+                    queue.clear()
+                    pool.shutdown(wait=True)  # the runs already training finish and are kept
+                    raise error
+                results[i], seconds = future.result()
+                progress.report(planned[i][0], results[i], seconds, planned[i][1].config.trained_tokens)
     except BrokenProcessPool:
         raise ChildProcessError("a worker process died (killed, or out of memory?); finished runs are kept: rerun "
                                 "the same command to resume the rest") from None
+    except KeyboardInterrupt:
+        _stop_workers(pool)  # Ctrl-C (or SIGINT to this process alone): the runs in flight resume on a rerun
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return results
+
+
+def _stop_workers(pool) -> None:
+    """End the pool's worker processes now: an interrupted study does not wait for its runs in flight,
+    which keep their last checkpoint and resume when the study is run again."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
 
 
 def _quiet_resource_tracker() -> None:
@@ -223,37 +206,3 @@ def _train_in_worker(run_dir: Path, config: dict, variant: str, device: str, fre
     silent = lambda message: None  # noqa: E731
     run = plan_run(run_dir, GPTConfig.from_dict(config), variant, log=silent, warn=silent)
     return _train_locked(run, device, True, fresh)
-
-
-def plan_commands(planned: list[tuple[str, object]], device: str, fresh: bool = False) -> list[str]:
-    """One self-contained ``python -m pipelines.train_gpt`` command per run still to train: the very run a
-    worker would train (same record), idempotent (a finished run is skipped, a begun one resumes), for a
-    cluster scheduler to run anywhere the project is installed and the run directory is shared; the
-    commands may run at once (each holds only its own run's lock)."""
-    import shlex
-
-    from gpt.config import GPTConfig
-    from gpt.runs import finished_result
-
-    defaults = GPTConfig()
-    fixed = ("init_std", "min_lr_ratio", "beta1", "beta2", "grad_clip", "frequent_words", "rope_base", "bias")
-    commands = []
-    for _, run in planned:
-        if not fresh and finished_result(run.files, run.record) is not None:
-            continue
-        c = run.config
-        if any(getattr(c, name) != getattr(defaults, name) for name in fixed):
-            raise InputError(f"{run.files.directory}: its settings have no train_gpt flag; train it without --plan")
-        embedding = c.embedding if c.embedding == "learned" else f"{c.embedding}:{c.table}"
-        args = ["python", "-m", "pipelines.train_gpt", "--run-dir", str(run.files.directory.parents[2].resolve()),
-                "--variant", run.record["variant"], "--seed", c.seed, "--embedding", embedding,
-                "--position", c.position, "--tokens", c.tokens, "--d-model", c.d_model, "--layers", c.n_layer,
-                "--heads", c.n_head, "--context", c.context, "--batch-size", c.batch_size, "--dropout", c.dropout,
-                "--lr", c.lr, "--warmup-fraction", c.warmup_fraction, "--weight-decay", c.weight_decay,
-                "--evals", c.evals, "--eval-windows", c.eval_windows, "--checkpoint-interval",
-                c.checkpoint_interval, "--device", device, "--quiet"]
-        args += (["--table-seed", c.table_seed] if c.table_seed is not None else []) + \
-            ([] if c.rescale else ["--no-rescale"]) + (["--project"] if c.project else []) + \
-            (["--fresh"] if fresh else [])
-        commands.append(" ".join(shlex.quote(repr(a) if isinstance(a, float) else str(a)) for a in args))
-    return commands

@@ -6,12 +6,13 @@ same runs always give the same summary, and a rerun that trained nothing rewrite
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
-from corpus.atomic import atomic_path, write_json
-from pipelines.stats import ALPHA, holm, mean_std, paired_difference, tokens_to_reach
+from base.atomic import atomic_path, write_json
+from gpt.runs import RunFiles, read_curve
+from study import format as fmt
+from study.stats import ALPHA, holm, mean_std, paired_difference, tokens_to_reach
 
 SUMMARY_FORMAT_VERSION = 2  # 2: Holm-adjusted verdicts, per-seed tables, eval seconds
 INTERVAL_COVERS = "Each interval is over seeds: seed k sets the GPT's init, its batches and dropout{tables} (not " \
@@ -20,11 +21,10 @@ TABLE_SEEDS = (", and the tables it uses were pretrained with seed k, so the int
                "tables' randomness together")
 
 
-def read_curve(path: Path) -> tuple[list[float], list[float]]:
-    """(tokens, val_loss) columns of a run's curve.csv."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return [float(r["tokens"]) for r in rows], [float(r["val_loss"]) for r in rows]
+def run_curves(run_dir: Path, results: dict[str, list[dict]]) -> dict[str, list[tuple[list, list]]]:
+    """Per variant, each seed's (tokens, val_loss) curve, checked against the run's result."""
+    return {name: [read_curve(RunFiles.of(run_dir, r["record"]["variant"], r["seed"]), r) for r in runs]
+            for name, runs in results.items()}
 
 
 def _stat(values: list[float]) -> dict:
@@ -40,13 +40,12 @@ def _pretrain_seconds(reports: list[dict] | None) -> float | None:
     return sum(seconds) / len(seconds)
 
 
-def summarize(run_dir: Path, variants, results: dict[str, list[dict]], reports: dict, base, seeds: int,
+def summarize(curves: dict, variants, results: dict[str, list[dict]], reports: dict, base, seeds: int,
               device: str) -> dict:
-    """The summary as a JSON-ready dict: per variant, losses, paired differences and verdicts."""
+    """The summary as a JSON-ready dict: per variant, losses, paired differences and verdicts
+    (``curves`` from :func:`run_curves`)."""
     baseline = variants[0].name
     base_results = results[baseline]
-    curves = {v.name: [read_curve(run_dir / "gpt" / v.name / f"seed{s}" / "curve.csv") for s in range(seeds)]
-              for v in variants}
     base_final_val = [curve[1][-1] for curve in curves[baseline]]
     rows = {}
     for variant in variants:
@@ -96,22 +95,6 @@ def summarize(run_dir: Path, variants, results: dict[str, list[dict]], reports: 
     }
 
 
-def _fmt(value, digits=4) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _pm(stat: dict) -> str:
-    return _fmt(stat["mean"]) + ("" if stat["std"] is None else f" ± {stat['std']:.4f}")
-
-
-def _diff(diff: dict | None) -> str:
-    if diff is None:
-        return "baseline"
-    if diff["ci_low"] is None:
-        return f"{diff['mean']:+.4f}"
-    return f"{diff['mean']:+.4f} [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]"
-
-
 def render_markdown(summary: dict) -> str:
     """A reader's table: one row per variant, then the frequency split and the costs."""
     budget, baseline = summary["budget"], summary["baseline"]
@@ -136,9 +119,9 @@ def render_markdown(summary: dict) -> str:
     ]
     for name, row in summary["variants"].items():
         reach = row["tokens_to_baseline_val"]["mean"]
-        p_holm = row["difference"]["p_value_holm"] if row["difference"] else None
-        lines.append(f"| {name} | {_pm(row['test_loss'])} | {row['test_ppl']['mean']:.1f} | {_diff(row['difference'])} | "
-                     f"{_fmt(p_holm, 3)} | {row['verdict'] or '—'} | "
+        lines.append(f"| {name} | {fmt.mean_std(row['test_loss'])} | {fmt.number(row['test_ppl']['mean'], 1)} | "
+                     f"{fmt.difference(row['difference'])} | {fmt.p_value(row['difference'])} | "
+                     f"{fmt.text(row['verdict'])} | "
                      f"{'not reached' if reach is None else f'{reach:,.0f}'} | "
                      f"{row['trainable_parameters']:,} | {row['trainable_token_rows']:,} |")
     lines += ["", f"## By token frequency (the {budget['frequent_words']:,} most frequent tokens are "
@@ -146,18 +129,19 @@ def render_markdown(summary: dict) -> str:
               "| variant | loss on frequent | Δ frequent [95% CI] | loss on rare | Δ rare [95% CI] |",
               "|---|---|---|---|---|"]
     for name, row in summary["variants"].items():
-        lines.append(f"| {name} | {_pm(row['test_loss_frequent'])} | {_diff(row.get('difference_frequent'))} | "
-                     f"{_pm(row['test_loss_rare'])} | {_diff(row.get('difference_rare'))} |")
+        lines.append(f"| {name} | {fmt.mean_std(row['test_loss_frequent'])} | "
+                     f"{fmt.difference(row.get('difference_frequent'))} | {fmt.mean_std(row['test_loss_rare'])} | "
+                     f"{fmt.difference(row.get('difference_rare'))} |")
     lines += ["", "## Cost", "", "| variant | table pretraining s (per seed) | GPT training s (mean) | "
                                  "val evaluations s (mean) |", "|---|---|---|---|"]
     for name, row in summary["variants"].items():
-        lines.append(f"| {name} | {_fmt(row['pretrain_seconds'], 1)} | {_fmt(row['gpt_train_seconds']['mean'], 1)} | "
-                     f"{_fmt(row['gpt_eval_seconds']['mean'], 1)} |")
+        lines.append(f"| {name} | {fmt.number(row['pretrain_seconds'], 1)} | "
+                     f"{fmt.number(row['gpt_train_seconds']['mean'], 1)} | {fmt.number(row['gpt_eval_seconds']['mean'], 1)} |")
     lines += ["", "![validation loss](curves.png)", ""]
     return "\n".join(lines)
 
 
-def plot_curves(path: Path, run_dir: Path, summary: dict, seeds: int) -> None:
+def plot_curves(path: Path, curves: dict, summary: dict, seeds: int) -> None:
     """Val loss against tokens on a log axis (the step-0 point left out), one line per variant (mean over
     seeds), the seeds' range shaded."""
     import matplotlib
@@ -168,10 +152,9 @@ def plot_curves(path: Path, run_dir: Path, summary: dict, seeds: int) -> None:
 
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
     for name in summary["variants"]:
-        curves = [read_curve(run_dir / "gpt" / name / f"seed{s}" / "curve.csv") for s in range(seeds)]
-        length = min(len(c[0]) for c in curves)
-        tokens = np.asarray(curves[0][0][:length])
-        losses = np.asarray([c[1][:length] for c in curves])  # (seeds, points)
+        length = min(len(c[0]) for c in curves[name])
+        tokens = np.asarray(curves[name][0][0][:length])
+        losses = np.asarray([c[1][:length] for c in curves[name]])  # (seeds, points)
         tokens, losses = tokens[tokens > 0], losses[:, tokens > 0]
         line, = ax.plot(tokens, losses.mean(axis=0), label=name, linewidth=1.6 if name == summary["baseline"] else 1.1)
         if seeds > 1:
@@ -190,11 +173,12 @@ def plot_curves(path: Path, run_dir: Path, summary: dict, seeds: int) -> None:
 
 def write_summary(out: Path, run_dir: Path, variants, results, reports, base, seeds: int, device: str) -> dict:
     """Write summary.json, summary.md and curves.png into ``out``; return the summary."""
-    from corpus.atomic import atomic_file
+    from base.atomic import atomic_file
 
-    summary = summarize(run_dir, variants, results, reports, base, seeds, device)
+    curves = run_curves(run_dir, results)
+    summary = summarize(curves, variants, results, reports, base, seeds, device)
     write_json(out / "summary.json", summary)
     with atomic_file(out / "summary.md", "w", encoding="utf-8") as handle:
         handle.write(render_markdown(summary))
-    plot_curves(out / "curves.png", run_dir, summary, seeds)
+    plot_curves(out / "curves.png", curves, summary, seeds)
     return summary

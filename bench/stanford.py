@@ -14,9 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
-
-from corpus.errors import InputError
+from base.errors import InputError
+from bench.text import train_sentences
 
 PROGRAMS = ("vocab_count", "cooccur", "shuffle", "glove")
 RECORD_BYTES = 16  # a CREC of the co-occurrence file: int word1, int word2, double value
@@ -39,18 +38,11 @@ def find_programs(glove_dir: str | Path) -> dict[str, Path]:
 def write_split_text(prepared, out: Path) -> int:
     """The train split as words, one document per line (``<eos>`` ends a line; ``<unk>`` and ``<pad>``
     dropped); returns the words written."""
-    vocab = prepared.vocab
-    ids = np.asarray(prepared.train_ids)
-    tokens = np.array(vocab.tokens, dtype=object)
-    keep = ~np.isin(ids, [vocab.unk_id, vocab.pad_id])
     words = 0
     with open(out, "w", encoding="utf-8") as handle:
-        cuts = np.flatnonzero(ids == vocab.eos_id)
-        for start, stop in zip(np.r_[0, cuts + 1], np.r_[cuts, len(ids)]):
-            piece = ids[start:stop][keep[start:stop]]
-            if len(piece):
-                handle.write(" ".join(tokens[piece]) + "\n")
-                words += len(piece)
+        for sentence in train_sentences(prepared):
+            handle.write(" ".join(sentence) + "\n")
+            words += len(sentence)
     return words
 
 

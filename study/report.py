@@ -11,7 +11,11 @@ import json
 import shutil
 from pathlib import Path
 
-from corpus.atomic import atomic_file, atomic_path, write_json
+from base.atomic import atomic_file, atomic_path, write_json
+from base.errors import InputError
+from base.layout import RunLayout
+from study import format as fmt
+from vectors.table import whole_word_view
 
 PROBE_WORDS = ("king", "war", "music", "city", "water", "government", "money", "science", "good", "three")
 SAMPLE_PROMPT = "The history of the"
@@ -21,8 +25,39 @@ REPORT_FORMAT_VERSION = 1
 INTRINSIC = ("ws353", "simlex999", "google")
 
 
-def _read_json(path: Path):
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+def evaluate_run_tables(run_dir: str | Path, **options) -> dict:
+    """``{method: {"benchmarks": ...}}`` for every ``<run_dir>/embeddings/<method>.npz``, sorted by name.
+
+    ``options`` go to :func:`vectors.evaluate.evaluate_table`. InputError when the run has no table.
+    """
+    from vectors.evaluate import evaluate_table
+    from vectors.table import EmbeddingTable
+
+    directory = RunLayout(run_dir).tables(0)
+    paths = sorted(directory.glob("*.npz")) if directory.is_dir() else []
+    if not paths:
+        raise InputError(f"no tables in {directory} (run `make pretrain` first, or pass --vectors FILE)")
+    results = {}
+    for path in paths:
+        table, whole_words = whole_word_view(EmbeddingTable.load(path))
+        results[path.stem] = evaluate_table(table, **options)
+        if whole_words is not None:
+            results[path.stem]["whole_words"] = whole_words
+    return results
+
+
+def read_summary(path: Path, render_section) -> dict | None:
+    """A study's ``summary.json`` (None when the study has not run), checked by rendering its report
+    section with ``render_section``: InputError naming the file when it is damaged."""
+    if not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        render_section(summary)
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise InputError(f"{path} is damaged ({type(exc).__name__}: {exc}); rerun the study that wrote it "
+                         "(make compare, make compare-positions or make sweep) to write it again") from None
+    return summary
 
 
 def _score(result: dict) -> float:
@@ -36,7 +71,7 @@ def neighbours_of_tables(run_dir: Path, methods: list[str], probes=PROBE_WORDS, 
 
     found = {}
     for method in methods:
-        table, _ = whole_word_view(EmbeddingTable.load(run_dir / "embeddings" / f"{method}.npz"))
+        table, _ = whole_word_view(EmbeddingTable.load(RunLayout(run_dir).table(method)))
         near = nearest_neighbours(table, [p for p in probes if p in table], k=k)
         found[method] = {w: [[x, round(s, 4)] for x, s in n] for w, n in near.items() if n is not None}
     return found
@@ -102,10 +137,6 @@ def plot_intrinsic_vs_gpt(path: Path, link: dict) -> None:
     plt.close(fig)
 
 
-def _fmt(value, digits: int = 4) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
 def _compare_section(title: str, summary: dict, image: str) -> list[str]:
     budget = summary["budget"]
     lines = [f"## {title}", "",
@@ -118,12 +149,9 @@ def _compare_section(title: str, summary: dict, image: str) -> list[str]:
              "|---|---|---|---|---|---|"]
     for name, row in summary["variants"].items():
         diff = row["difference"]
-        rare = "–" if row.get("difference_rare") is None else f"{row['difference_rare']['mean']:+.4f}"
-        ci = "baseline" if diff is None else (f"{diff['mean']:+.4f}" + (
-            f" [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]" if diff["ci_low"] is not None else ""))
-        p_holm = _fmt(diff["p_value_holm"], 3) if diff else "–"
-        lines.append(f"| {name} | {row['test_loss']['mean']:.4f} | {ci} | {p_holm} | {row['verdict'] or '—'} | "
-                     f"{rare} |")
+        rare = row.get("difference_rare")
+        lines.append(f"| {name} | {fmt.number(row['test_loss']['mean'])} | {fmt.difference(diff)} | "
+                     f"{fmt.p_value(diff)} | {fmt.text(row['verdict'])} | {fmt.signed(rare and rare['mean'])} |")
     return lines + ["", f"![validation loss]({image})", ""]
 
 
@@ -140,10 +168,10 @@ def render(report: dict) -> str:
         cells = []
         for name in INTRINSIC:
             r = result["benchmarks"].get(name)
-            text = _fmt(_score(r)) if r else "–"
+            text = fmt.number(_score(r) if r else None)
             cells.append(f"**{text}**" if best.get(name) == method else text)
         google = result["benchmarks"].get("google")
-        lines.append(f"| {method} | " + " | ".join(cells) + f" | {google['n'] if google else '–'} |")
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {fmt.text(google and google['n'])} |")
     lines += ["", "### Nearest neighbours", ""]
     for method, probes in report["neighbours"].items():
         lines.append(f"- **{method}**: " + "; ".join(
@@ -155,8 +183,9 @@ def render(report: dict) -> str:
                   "| table | ws353 | simlex999 | google | Δ test loss, init | Δ test loss, frozen |",
                   "|---|---|---|---|---|---|"]
         for method, row in link["methods"].items():
-            lines.append(f"| {method} | {_fmt(row.get('ws353'))} | {_fmt(row.get('simlex999'))} | "
-                         f"{_fmt(row.get('google'))} | {_fmt(row['delta_init'])} | {_fmt(row['delta_frozen'])} |")
+            lines.append(f"| {method} | {fmt.number(row.get('ws353'))} | {fmt.number(row.get('simlex999'))} | "
+                         f"{fmt.number(row.get('google'))} | {fmt.number(row['delta_init'])} | "
+                         f"{fmt.number(row['delta_frozen'])} |")
         b = link["best"]
         lines += ["", f"Best intrinsically: {b.get('ws353')} (WS353), {b.get('simlex999')} (SimLex), "
                       f"{b.get('google')} (analogies). Lowest mean test-loss difference: {b.get('delta_init')} as "
@@ -166,7 +195,7 @@ def render(report: dict) -> str:
     if report["compare_positions"]:
         lines += _compare_section("Position embeddings", report["compare_positions"], "curves-positions.png")
     if report.get("sweep"):
-        from pipelines.sweep_summary import render_sweep
+        from study.sweep_summary import render_sweep
 
         lines += ["## When does a pretrained table stop helping?", ""]
         lines += render_sweep(report["sweep"]).splitlines()[2:]  # without its own title
@@ -184,12 +213,17 @@ def write_report(run_dir: Path, tables: dict) -> dict:
     """Assemble, write and return the run's report (``tables`` from ``evaluate_run_tables``)."""
     from corpus.prepared import read_manifest
 
-    out = run_dir / "eval"
-    compare = _read_json(run_dir / "compare" / "summary.json")
-    positions = _read_json(run_dir / "compare-positions" / "summary.json")
-    sweep = _read_json(run_dir / "sweep" / "summary.json")
-    if (run_dir / "corpus" / "manifest.json").is_file():
-        counts = read_manifest(run_dir / "corpus")["counts"]
+    layout = RunLayout(run_dir)
+    out = layout.eval
+    from study.sweep_summary import render_sweep
+
+    # every input is read and checked before anything is written: a damaged summary leaves the old report
+    compare = read_summary(layout.compare / "summary.json",
+                           lambda s: (_compare_section("", s, ""), intrinsic_vs_gpt(tables, s)))
+    positions = read_summary(layout.compare_positions / "summary.json", lambda s: _compare_section("", s, ""))
+    sweep = read_summary(layout.sweep / "summary.json", render_sweep)
+    if layout.manifest.is_file():
+        counts = read_manifest(layout.corpus)["counts"]
         corpus = (f"Corpus: vocabulary {counts['vocab_size']:,}; train {counts['tokens']['train']:,}, "
                   f"val {counts['tokens']['val']:,}, test {counts['tokens']['test']:,} tokens.")
     else:
@@ -201,9 +235,10 @@ def write_report(run_dir: Path, tables: dict) -> dict:
         "compare": compare, "compare_positions": positions, "sweep": sweep, "intrinsic_vs_gpt": link,
         "sample_prompt": SAMPLE_PROMPT, "samples": samples_of_variants(run_dir, compare),
     }
-    for source, name in ((run_dir / "compare" / "curves.png", "curves.png"),
-                         (run_dir / "compare-positions" / "curves.png", "curves-positions.png"),
-                         (run_dir / "sweep" / "sweep.png", "sweep.png")):
+    text = render(report)
+    for source, name in ((layout.compare / "curves.png", "curves.png"),
+                         (layout.compare_positions / "curves.png", "curves-positions.png"),
+                         (layout.sweep / "sweep.png", "sweep.png")):
         if source.is_file():
             with atomic_path(out / name) as tmp:
                 shutil.copyfile(source, tmp)
@@ -211,5 +246,5 @@ def write_report(run_dir: Path, tables: dict) -> dict:
         plot_intrinsic_vs_gpt(out / "intrinsic-vs-gpt.png", link)
     write_json(out / "report.json", report)
     with atomic_file(out / "report.md", "w", encoding="utf-8") as handle:
-        handle.write(render(report))
+        handle.write(text)
     return report

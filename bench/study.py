@@ -1,7 +1,7 @@
 """Throughput of a study (several GPT runs) at each ``--jobs``: what ``--jobs auto`` chooses from.
 
 The runs are real study runs: the default corpus, the default GPT, the scheduler compare and sweep use
-(:func:`pipelines.scheduler.train_planned`), timed from the first run's start to the last run's end, so
+(:func:`study.scheduler.train_planned`), timed from the first run's start to the last run's end, so
 worker start-up, evaluation and test passes count as they do in a study.
 """
 
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+
+from base.cores import available_cores
+from base.layout import RunLayout
 
 DEFAULT_RUNS = 4
 DEFAULT_TOKENS = 100_000  # per run: long enough that start-up is a few percent, as in a real study
@@ -23,8 +26,7 @@ def bench_study(work: Path, jobs_options=(1, 2), runs: int = DEFAULT_RUNS, token
     from corpus.sources import DEFAULT_CORPUS, resolve_sources
     from gpt.config import GPTConfig
     from gpt.runs import plan_run
-    from pipelines.scheduler import train_planned
-    from vectors.trainer import available_cores
+    from study.scheduler import train_planned
 
     work = Path(work)
     prepared, _ = ensure_prepared(resolve_sources(DEFAULT_CORPUS), work / "corpus", PrepareConfig())
@@ -33,8 +35,8 @@ def bench_study(work: Path, jobs_options=(1, 2), runs: int = DEFAULT_RUNS, token
     for jobs in jobs_options:
         run_dir = work / f"jobs{jobs}"
         run_dir.mkdir(parents=True, exist_ok=True)
-        if not (run_dir / "corpus").exists():
-            (run_dir / "corpus").symlink_to((work / "corpus").resolve(), target_is_directory=True)
+        if not RunLayout(run_dir).corpus.exists():
+            RunLayout(run_dir).corpus.symlink_to((work / "corpus").resolve(), target_is_directory=True)
         planned = [(f"learned seed {seed}", plan_run(run_dir, config.replace(seed=seed), "learned",
                                                      prepared=prepared, log=lambda m: None))
                    for seed in range(runs)]

@@ -3,7 +3,7 @@
 Every command that writes into a run directory holds :func:`run_lock` while it does: an advisory
 ``flock`` on ``<run-dir>/.lock``, which the OS releases when the process ends, however it ends (kill -9
 included). A second writer does not wait: it stops with one line naming the holder's pid. Readers take no
-lock; every file they read is renamed into place whole (:mod:`corpus.atomic`). One GPT run holds the lock
+lock; every file they read is renamed into place whole (:mod:`base.atomic`). One GPT run holds the lock
 of its own folder (``gpt/<variant>/seed<k>/``) instead, so that several runs of one run directory can train
 at once (compare's workers, a cluster array) while no two processes ever write the same run.
 
@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from corpus.errors import InputError
+from base.errors import InputError
 
 LOCK_NAME = ".lock"
 _ATTEMPTS = 10  # 20 ms apart: a probe holds a lock for microseconds, a writer for its whole run
-_STALE = re.compile(r"^\..+\.(tmp|old)(\.[A-Za-z0-9]+)?$")  # the names corpus.atomic gives its temporaries
+_STALE = re.compile(r"^\..+\.(tmp|old)(\.[A-Za-z0-9]+)?$")  # the names base.atomic gives its temporaries
 
 
 def clean_stale(run_dir: Path) -> list[Path]:

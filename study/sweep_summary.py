@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corpus.atomic import atomic_file, atomic_path, write_json
-from pipelines.stats import ALPHA, holm, paired_difference
-from pipelines.summary import INTERVAL_COVERS, TABLE_SEEDS, _diff, _stat
+from base.atomic import atomic_file, atomic_path, write_json
+from study.stats import ALPHA, holm, paired_difference
+from study import format as fmt
+from study.compare_summary import INTERVAL_COVERS, TABLE_SEEDS, _stat
 
 SWEEP_FORMAT_VERSION = 1
 
@@ -82,11 +83,8 @@ def render_sweep(summary: dict) -> str:
     for arm, row in summary["arms"].items():
         for b, cell in row["budgets"].items():
             diff = cell["difference"]
-            p = "–" if diff is None or diff["p_value_holm"] is None else f"{diff['p_value_holm']:.3f}"
-            std = cell["test_loss"]["std"]
-            loss = f"{cell['test_loss']['mean']:.4f}" + ("" if std is None else f" ± {std:.4f}")
-            lines.append(f"| {arm} | {int(b):,} | {cell['epochs']:.2f} | {loss} | {_diff(diff)} | {p} | "
-                         f"{cell['verdict'] or '—'} |")
+            lines.append(f"| {arm} | {int(b):,} | {fmt.number(cell['epochs'], 2)} | {fmt.mean_std(cell['test_loss'])} | "
+                         f"{fmt.difference(diff)} | {fmt.p_value(diff)} | {fmt.text(cell['verdict'])} |")
     lines += ["", "| arm | crossover |", "|---|---|"]
     for arm, row in summary["arms"].items():
         if arm != summary["baseline"]:
@@ -122,7 +120,8 @@ def plot_sweep(path: Path, summary: dict) -> None:
     top.set_xlabel("epochs of the train split")
     ax.set_title(f"Pretrained tables against the learned embedding, {summary['seeds']} seed(s), 95% intervals")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if len(summary["arms"]) > 1:  # a learned-only sweep has no difference to draw
+        ax.legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")

@@ -31,13 +31,30 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Ite
     """Open a temporary file beside ``path``; rename it to ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temporary(path, prefix=f".{path.name}.", suffix=".tmp")
+    with _replacing(Path(tmp), path), os.fdopen(fd, mode, **open_kwargs) as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _temporary(path: Path, prefix: str, suffix: str) -> tuple[int, str]:
+    """A new temporary file beside ``path``; an OS error (no permission, read-only filesystem) names
+    ``path``, the file the user asked for, not the temporary name."""
     try:
-        with os.fdopen(fd, mode, **open_kwargs) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        _publish_mode(Path(tmp))
+        return tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    except OSError as exc:
+        _name_the_file(exc, path)
+        raise
+
+
+@contextlib.contextmanager
+def _replacing(tmp: Path, path: Path) -> Iterator[None]:
+    """Rename ``tmp`` to ``path`` when the block succeeds; on any failure delete ``tmp`` and let an OS error
+    name ``path``."""
+    try:
+        yield
+        _publish_mode(tmp)
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -61,17 +78,26 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    fd, tmp = _temporary(path, prefix=f".{path.stem}.", suffix=".tmp" + path.suffix)
     os.close(fd)
-    try:
+    with _replacing(Path(tmp), path):
         yield Path(tmp)
-        _publish_mode(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Make sure ``path`` can be written later (its folder made, a file created and removed there), so a long
+    job that ends by writing it fails at once instead; the OS error names ``path``."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
         _name_the_file(exc, path)
         raise
+    fd, tmp = _temporary(path, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.unlink(tmp)
+    if path.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(path))
 
 
 def write_json(path: str | os.PathLike, obj) -> None:

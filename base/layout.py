@@ -1,0 +1,98 @@
+"""The layout of a run directory, in one place: every reader and writer asks :class:`RunLayout` for a path.
+
+```
+<run>/corpus/                     the prepared corpus (manifest.json, vocab.tsv, train/val/test.ids)
+<run>/embeddings/                 tables of trainer seed 0: <method>.npz, .txt, .json
+<run>/embeddings/seed<k>/         tables of trainer seed k > 0
+<run>/gpt/<variant>/seed<k>/      one GPT run: config.json, checkpoint.pt, curve.csv, result.json
+<run>/compare/ compare-positions/ sweep/ datasweep/     the studies' summaries
+<run>/table-corpus/               a second prepared corpus and its tables, for transfer arms
+<run>/eval/                       the run's report
+```
+(``docs/conventions.md`` holds the fixed names.)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+TABLE_SUFFIXES = (".npz", ".txt", ".json")  # native table, word2vec text, report
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The paths of one run directory ``root``; nothing is created or read here."""
+
+    root: Path
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        object.__setattr__(self, "root", Path(root))
+
+    @classmethod
+    def of_gpt_run(cls, directory: str | os.PathLike) -> "RunLayout":
+        """The run directory that holds the GPT run folder ``directory`` (``<run>/gpt/<variant>/seed<k>``)."""
+        return cls(Path(directory).parents[2])
+
+    @property
+    def corpus(self) -> Path:
+        return self.root / "corpus"
+
+    @property
+    def manifest(self) -> Path:
+        return self.corpus / "manifest.json"
+
+    def tables(self, seed: int = 0) -> Path:
+        """Where the tables trained with ``seed`` live: ``embeddings/`` for seed 0 (what ``make pretrain``
+        writes by default), ``embeddings/seed<k>/`` for any other seed k. A study's GPT seed k uses the
+        tables of seed k, so the tables' own randomness is part of the seed-to-seed spread."""
+        base = self.root / "embeddings"
+        return base if seed == 0 else base / f"seed{seed}"
+
+    def table(self, method: str, seed: int = 0, suffix: str = ".npz") -> Path:
+        """One file of a method's table: ``.npz`` (native), ``.txt`` (word2vec text) or ``.json`` (report)."""
+        return self.tables(seed) / f"{method}{suffix}"
+
+    def checkpoints(self, method: str, seed: int = 0) -> Path:
+        """A table trainer's per-epoch checkpoints."""
+        return self.tables(seed) / ".checkpoints" / method
+
+    @property
+    def gpt(self) -> Path:
+        return self.root / "gpt"
+
+    def gpt_variant(self, variant: str) -> Path:
+        return self.gpt / variant
+
+    def gpt_run(self, variant: str, seed: int) -> Path:
+        return self.gpt_variant(variant) / f"seed{seed}"
+
+    def study(self, name: str) -> Path:
+        """A study's output folder: ``compare``, ``compare-positions``, ``sweep`` or ``datasweep``."""
+        return self.root / name
+
+    @property
+    def compare(self) -> Path:
+        return self.study("compare")
+
+    @property
+    def compare_positions(self) -> Path:
+        return self.study("compare-positions")
+
+    @property
+    def sweep(self) -> Path:
+        return self.study("sweep")
+
+    @property
+    def datasweep(self) -> Path:
+        return self.study("datasweep")
+
+    @property
+    def table_corpus(self) -> "RunLayout":
+        """The second corpus of transfer arms lives as a run directory of its own inside this one."""
+        return RunLayout(self.root / "table-corpus")
+
+    @property
+    def eval(self) -> Path:
+        return self.root / "eval"

@@ -1,0 +1,33 @@
+"""Our GloVe counting speed on the bench corpus, for ``make bench``.
+
+Training speed and the table's quality come from the training run itself (its meta); :mod:`bench.run`
+puts both beside Stanford GloVe's programs run on the same corpus (:mod:`bench.stanford`) when a build of
+them is given.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from glove.cooccur import count_pairs
+
+
+def bench_count(prepared, *, window: int = 10, threads: int = 2, memory_gb: float = 2.0,
+                repeats: int = 2) -> dict:
+    """Count the train split ``repeats`` times (no cache); the best time is the figure."""
+    ids = np.asarray(prepared.train_ids)
+    vocab = prepared.vocab
+    kwargs = dict(window=window, eos_id=vocab.eos_id, pad_id=vocab.pad_id, unk_id=vocab.unk_id,
+                  memory_gb=memory_gb, threads=threads)
+    count_pairs(ids[:100_000], len(vocab), **kwargs)  # compile (or load) the kernels first
+    seconds, nonzeros = [], 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        nonzeros = len(count_pairs(ids, len(vocab), **kwargs)[2])
+        seconds.append(time.perf_counter() - start)
+    best = min(seconds)
+    return {"tokens": int(ids.shape[0]), "vocab_size": len(vocab), "window": window, "threads": threads,
+            "nonzeros": nonzeros, "count_seconds": best, "count_seconds_all": seconds,
+            "count_tokens_per_second": ids.shape[0] / best}

@@ -1,0 +1,206 @@
+"""The options the commands share, made from one source each: the corpus options of prepare and pretrain, a
+GPT option from its :class:`gpt.config.GPTConfig` field (flag, default, help), ``--jobs`` and
+``--threads-per-run`` for every study, ``--budgets`` for the sweep."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import click
+
+from base.errors import InputError
+from base.layout import RunLayout
+from corpus.prepare import PrepareConfig, ensure_prepared
+from corpus.prepared import PreparedCorpus
+from corpus.sources import resolve_sources
+from gpt.config import POSITIONS, GPTConfig
+from pipelines.common import COUNT, SEED, TokenCount, show_progress
+from study.scheduler import AUTO
+from study.sweep import DEFAULT_BUDGETS
+
+_TYPES = {"tokens": TokenCount(), "seed": SEED, "table_seed": SEED,
+          "position": click.Choice(POSITIONS)}
+_METAVARS = {"embedding": "learned|init:TABLE|frozen:TABLE"}
+# what a study sets itself: the arm's embedding and position, the seed, the budget, and d_model (--dim)
+STUDY_SETS = ("embedding", "table", "table_seed", "rescale", "project", "position", "seed", "tokens", "d_model")
+
+
+def _field_option(field: dataclasses.Field, study: bool):
+    """The click option of one GPTConfig field: train_gpt's (default: the field's) or a study's (default:
+    unset, so the GPT's default applies)."""
+    flag, help_text = field.metadata["flag"], field.metadata["help"]
+    if field.name == "embedding":
+        help_text = ("Token embedding: learned from scratch, initialized from TABLE, or TABLE frozen. TABLE is "
+                     "a method of the run (cbow, skipgram, glove) or a vector file (word2vec text/binary, GloVe).")
+    kwargs = {"default": None if study else field.default, "show_default": not study,
+              "help": help_text + (f" [GPT default: {field.default}]" if study else "")}
+    if isinstance(field.default, bool):
+        return click.option(flag, field.name, **kwargs)
+    kind = _TYPES.get(field.name) or (COUNT if field.type in ("int", int) else
+                                      float if field.type in ("float", float) else None)
+    return click.option(flag, field.name, type=kind, metavar=_METAVARS.get(field.name), **kwargs)
+
+
+def gpt_options(func=None, *, study: bool = False):
+    """Every GPTConfig field as an option (train_gpt); with ``study`` the fields a study leaves to the user,
+    unset by default. The command receives them by field name (``n_layer=...``)."""
+    if func is None:
+        return lambda f: gpt_options(f, study=study)
+    for field in reversed(dataclasses.fields(GPTConfig)):
+        if field.name == "table" or (study and field.name in STUDY_SETS):
+            continue  # the table is given with --embedding MODE:TABLE
+        func = _field_option(field, study)(func)
+    return func
+
+
+def given(options: dict) -> dict:
+    """The GPT options a user set (a study's unset ones stay at the GPT's defaults)."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
+class Jobs(click.ParamType):
+    """``--jobs``: a count of at least 1, or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or str(value).strip().lower() == AUTO:
+            return value if isinstance(value, int) else AUTO
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is neither a count nor 'auto'", param, ctx)
+        if number < 1:
+            self.fail(f"{value!r} must be at least 1 (or 'auto')", param, ctx)
+        return number
+
+
+jobs_option = click.option(
+    "--jobs", type=Jobs(), default=1, show_default=True,
+    help="Runs trained at once, each in a worker process with its share of the CPU threads (on CUDA, sharing "
+         "the device). Results do not depend on it at a fixed --threads-per-run. auto: the --jobs that make "
+         "bench measured fastest on this machine, else 2 on a CPU with 2 or more cores and 1 on CUDA.")
+threads_option = click.option(
+    "--threads-per-run", type=click.IntRange(min=1), default=None,
+    help="Torch threads of each run [the available cores / --jobs]; a run is bit-reproducible at a fixed value.")
+
+
+def parse_budgets(value: str) -> list[int]:
+    """``"50k,200k,1M"`` -> sorted distinct token counts; InputError for anything else."""
+    counts = TokenCount()
+    parts = [p.strip() for p in str(value).split(",") if p.strip()]
+    if not parts:
+        raise InputError(f"--budgets takes a comma list of token counts (e.g. {DEFAULT_BUDGETS}), got {value!r}")
+    budgets = []
+    for part in parts:
+        try:
+            budgets.append(counts.convert(part, None, None))
+        except click.BadParameter as exc:
+            raise InputError(f"--budgets: {exc.message}") from None
+    return sorted(set(budgets))
+
+
+def prepare_options(func=None, *, seed_flag: str = "--seed"):
+    """The options that decide a prepared corpus; ``pretrain`` takes them too.
+
+    ``pretrain`` has a ``--seed`` of its own (the trainers'), so there the split seed is ``--split-seed``.
+    """
+    if func is None:
+        return lambda f: prepare_options(f, seed_flag=seed_flag)
+    options = [
+        click.option("--corpus", "corpus_spec", default="default", show_default=True, metavar="SRC",
+                     help="'default' (gensim's Wikipedia sample + Lee news), 'tinystories' or 'text8' "
+                          "(downloaded once), or a FILE, DIR or GLOB of text or JSONL files (plain, .gz, "
+                          ".bz2 or .xz)."),
+        click.option("--min-count", type=COUNT, default=5, show_default=True,
+                     help="Drop words seen fewer times in the train split (they become <unk>)."),
+        click.option("--max-vocab", type=COUNT, default=None, help="At most this many entries, specials included."),
+        click.option("--no-lowercase", is_flag=True, help="Keep case (default: lowercase everything)."),
+        click.option("--val-fraction", type=float, default=0.01, show_default=True),
+        click.option("--test-fraction", type=float, default=0.01, show_default=True),
+        click.option("--encoding-errors", type=click.Choice(["strict", "replace"]), default="strict",
+                     show_default=True, help="strict: invalid UTF-8 is an error; replace: substitute U+FFFD."),
+        click.option("--documents", type=click.Choice(["paragraphs", "lines"]), default="paragraphs",
+                     show_default=True, help="What one document of a text file is (<|endoftext|> always "
+                                             "ends one)."),
+        click.option("--format", "fmt", type=click.Choice(["auto", "text", "jsonl", "text8"]), default="auto",
+                     show_default=True, help="How to read local files; auto: .jsonl -> jsonl, text8[.zip] -> "
+                                             "text8, else text."),
+        click.option("--text-field", default="text", show_default=True, help="JSONL field holding the text."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Where downloaded corpora (tinystories, text8) are kept [~/.cache/w2v-gpt]."),
+        click.option("--tokenizer", type=click.Choice(["word", "bpe"]), default="word", show_default=True,
+                     help="Word-level tokens, or BPE subwords trained on the train split."),
+        click.option("--vocab-size", type=COUNT, default=None, help="BPE vocabulary size (with --tokenizer bpe)."),
+        click.option(seed_flag, "split_seed", type=SEED, default=0, show_default=True,
+                     help="Seed of the document split."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def prepare_from_options(run_dir: Path, corpus_spec: str, min_count: int, max_vocab: int | None,
+                         no_lowercase: bool, val_fraction: float, test_fraction: float,
+                         encoding_errors: str, documents: str, fmt: str, text_field: str,
+                         cache_dir: Path | None, tokenizer: str, vocab_size: int | None, split_seed: int,
+                         quiet: bool = False) -> tuple[PreparedCorpus, bool]:
+    """Prepare (or reuse) ``<run_dir>/corpus`` from command-line option values."""
+    config = PrepareConfig(min_count=min_count, max_vocab=max_vocab, lowercase=not no_lowercase,
+                           val_fraction=val_fraction, test_fraction=test_fraction,
+                           encoding_errors=encoding_errors, documents=documents, format=fmt,
+                           text_field=text_field, tokenizer=tokenizer, vocab_size=vocab_size, seed=split_seed)
+    config.validate()
+    sources = resolve_sources(corpus_spec, documents=documents, encoding_errors=encoding_errors, fmt=fmt,
+                              text_field=text_field, cache_dir=cache_dir, progress=show_progress(quiet))
+    return ensure_prepared(sources, RunLayout(run_dir).corpus, config, progress=show_progress(quiet))
+
+
+def describe(prepared: PreparedCorpus) -> str:
+    counts = prepared.manifest["counts"]
+    tokens, docs = counts["tokens"], counts["documents"]
+    return (f"vocab {counts['vocab_size']:,}; tokens train {tokens['train']:,} / val {tokens['val']:,} / "
+            f"test {tokens['test']:,}; documents {docs['train']:,} / {docs['val']:,} / {docs['test']:,}")
+
+
+def open_or_prepare(ctx: click.Context, run_dir: Path, prepare_args: dict, quiet: bool) -> PreparedCorpus:
+    """Use the run's prepared corpus as it is unless a prepare option was given; else prepare it."""
+    chosen = [name for name in prepare_args
+             if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+    layout = RunLayout(run_dir)
+    if not chosen and layout.manifest.exists():
+        return PreparedCorpus.open(layout.corpus)
+    prepared, built = prepare_from_options(run_dir, quiet=quiet, **prepare_args)
+    if built:
+        click.echo(f"prepared: {prepared.path} ({describe(prepared)})")
+    return prepared
+
+
+PREPARE_PARAMS = {"corpus_spec", "min_count", "max_vocab", "no_lowercase", "val_fraction", "test_fraction",
+                  "encoding_errors", "documents", "fmt", "text_field", "cache_dir", "tokenizer", "vocab_size",
+                  "split_seed"}  # the parameter names prepare_options adds
+
+
+def study_options(func):
+    """The options every study command shares (compare, sweep): seeds, the tables' dim and x_max, the GPT
+    options a study leaves to the user, the device, --fresh, --jobs, --threads-per-run and --quiet."""
+    from pipelines.common import device_option
+
+    options = [
+        click.option("--seeds", type=COUNT, default=3, show_default=True,
+                     help="Seeds per arm, paired across arms; seed k uses tables pretrained with seed k."),
+        click.option("--dim", type=COUNT, default=128, show_default=True,
+                     help="d_model, and the dim of tables pretrained here."),
+        click.option("--x-max", type=float, default=None,
+                     help="GloVe x_max of the tables: checked against the run's GloVe table, used when it is "
+                          "pretrained here [10, which suits small corpora]."),
+        gpt_options(study=True), device_option,
+        click.option("--fresh", is_flag=True, help="Train every run of the study again, replacing finished runs "
+                                                   "(also those made with other settings)."),
+        jobs_option, threads_option,
+        click.option("--quiet", is_flag=True, help="No progress bars."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func

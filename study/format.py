@@ -1,0 +1,48 @@
+"""One way to print a number: every table of every summary, the report and the eval command use these, so
+a value that is missing looks the same everywhere and a difference always reads ``+0.1234 [-0.0100, +0.2500]``."""
+
+from __future__ import annotations
+
+MISSING = "–"  # a value that does not exist (one seed has no interval; the baseline has no difference)
+
+
+def number(value: float | None, digits: int = 4) -> str:
+    """``value`` with ``digits`` decimals, or :data:`MISSING`."""
+    return MISSING if value is None else f"{value:.{digits}f}"
+
+
+def signed(value: float | None, digits: int = 4) -> str:
+    """A difference with its sign always shown (``+0.0120``, ``-0.0031``), or :data:`MISSING`."""
+    return MISSING if value is None else f"{value:+.{digits}f}"
+
+
+def mean_std(stat: dict, digits: int = 4) -> str:
+    """``mean ± std`` of a ``{"mean", "std"}`` statistic (the std left out when there is none)."""
+    return number(stat["mean"], digits) + ("" if stat.get("std") is None else f" ± {stat['std']:.{digits}f}")
+
+
+def difference(diff: dict | None, digits: int = 4) -> str:
+    """A paired difference with its interval, ``+m [+low, +high]``; ``baseline`` for the baseline itself, the
+    mean alone when there is no interval (a single seed)."""
+    if diff is None:
+        return "baseline"
+    if diff.get("ci_low") is None:
+        return signed(diff["mean"], digits)
+    return f"{signed(diff['mean'], digits)} [{signed(diff['ci_low'], digits)}, {signed(diff['ci_high'], digits)}]"
+
+
+def p_value(diff: dict | None, key: str = "p_value_holm") -> str:
+    """A difference's (Holm-adjusted) p-value with 3 decimals, or :data:`MISSING`."""
+    return number(None if diff is None else diff.get(key), 3)
+
+
+def text(value) -> str:
+    """A word that may be missing (a verdict, a name)."""
+    return MISSING if value is None else str(value)
+
+
+def share(ratio: float) -> str:
+    """A share as a percentage that never rounds a partial share to 0% or 100%."""
+    if 0 < ratio < 1:
+        ratio = min(max(ratio, 0.001), 0.999)
+    return f"{ratio:.1%}"

@@ -1,0 +1,71 @@
+"""The budget sweep: the compare study across token budgets, to find where an advantage ends.
+
+Each arm (a variant name of ``compare``; ``learned`` always included) is trained for every seed at every
+budget, each run with the warmup and cosine schedule of its own budget (independent runs, the shape
+``compare`` uses). A budget's run lives in ``gpt/<arm>@<budget>/seed<k>/``, except that a finished run of
+``compare`` (``gpt/<arm>/seed<k>/``) with the very same settings is reused rather than trained again. Seed k
+of a table arm uses tables pretrained with seed k, as in ``compare``. Every run is planned and checked
+before any trains; finished runs are skipped and an interrupted one resumes from its checkpoint, so a
+killed sweep rerun with the same command does only what is missing.
+
+Output: ``runs/<name>/sweep/`` ``summary.json`` (key ``budgets``; per arm a ``crossover``), ``summary.md``
+and ``sweep.png`` (see :mod:`study.sweep_summary`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from base.layout import RunLayout
+from corpus.prepared import PreparedCorpus
+from study.plan import budget_label, plan, sweep_cells
+from study.scheduler import train_planned
+from study.tables import ensure_tables
+
+DEFAULT_BUDGETS = "400k,1.2M,3.2M"  # 0.65, 1.9 and 5.2 epochs of the default corpus's 620k train tokens;
+# 400k is compare's budget, so a `make compare` run before the sweep supplies that column
+DEFAULT_ARMS = "learned,glove-init"  # see the sweep command's --help for why
+
+
+def _say_what_is_replaced(path: Path, arms: list, budgets: list[int], log) -> None:
+    """One line when this sweep's summary will replace the summary of another sweep (other arms, budgets or
+    seeds); the other sweep's runs stay under gpt/, and rerunning it writes its summary again."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        old_arms, old_budgets = list(old["arms"]), list(old["budgets"])
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        log(f"note: {path} is damaged; this sweep writes it anew")
+        return
+    if old_arms != [a.name for a in arms] or old_budgets != budgets:
+        log(f"note: {path} holds another sweep (arms {','.join(old_arms)}, budgets "
+            f"{','.join(map(budget_label, old_budgets))}); this one replaces it (its runs stay under gpt/)")
+
+
+def run_sweep(run_dir: Path, arms: list, budgets: list[int], seeds: int, base, x_max: float | None,
+              device: str, fresh: bool, quiet: bool, jobs: int | str = 1, threads: int | None = None,
+              log=print) -> dict:
+    """Tables, runs and summary of the sweep (the caller holds the run's lock); returns the summary."""
+    from study.sweep_summary import write_sweep
+
+    layout = RunLayout(run_dir)
+    prepared = PreparedCorpus.open(layout.corpus)
+    if any(arm.table for arm in arms):
+        ensure_tables(run_dir, prepared, arms, seeds, base.d_model, x_max, log, threads, fresh)
+    planned = plan(run_dir, prepared, sweep_cells(arms, budgets, seeds, base), fresh, log=log, warn=log,
+                   table_lines=False)
+    _say_what_is_replaced(layout.sweep / "summary.json", arms, budgets, log)
+    results: dict = {}
+    for (_, run), result in zip(planned, train_planned(planned, device, quiet, fresh, log, jobs, threads)):
+        arm = run.record["variant"].split("@")[0]
+        results.setdefault(arm, {}).setdefault(run.config.tokens, []).append(result)
+    summary = write_sweep(layout.sweep, arms, budgets, results, base, seeds, len(prepared.train_ids), device)
+    log(f"summary: {layout.sweep / 'summary.md'}")
+    for arm, row in summary["arms"].items():
+        if arm != summary["baseline"]:
+            crossover = row["crossover"]
+            where = "none within the budgets" if crossover is None else f"{crossover:,} tokens"
+            log(f"  {arm:16s} crossover: {where}")
+    return summary

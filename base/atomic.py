@@ -7,6 +7,7 @@ Everything is written under a temporary name in the destination's own directory 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -30,12 +31,23 @@ def _publish_mode(path: Path, directory: bool = False) -> None:
 def atomic_file(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it to ``path`` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     fd, tmp = _temporary(path, prefix=f".{path.name}.", suffix=".tmp")
     with _replacing(Path(tmp), path), os.fdopen(fd, mode, **open_kwargs) as handle:
         yield handle
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _make_parent(path: Path) -> None:
+    """Create ``path``'s folder; an OS error names ``path`` (a file where a folder should be: ENOTDIR)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(path)) from None
+    except OSError as exc:
+        _name_the_file(exc, path)
+        raise
 
 
 def _temporary(path: Path, prefix: str, suffix: str) -> tuple[int, str]:
@@ -77,7 +89,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The temporary name keeps ``path``'s suffix, since some writers (``np.savez``) append one otherwise.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     fd, tmp = _temporary(path, prefix=f".{path.stem}.", suffix=".tmp" + path.suffix)
     os.close(fd)
     with _replacing(Path(tmp), path):
@@ -88,11 +100,7 @@ def check_writable(path: str | os.PathLike) -> None:
     """Make sure ``path`` can be written later (its folder made, a file created and removed there), so a long
     job that ends by writing it fails at once instead; the OS error names ``path``."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _name_the_file(exc, path)
-        raise
+    _make_parent(path)
     fd, tmp = _temporary(path, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     os.unlink(tmp)
@@ -123,7 +131,7 @@ def atomic_directory(path: str | os.PathLike, staging: str | os.PathLike | None 
     try:
         yield tmp
         _publish_mode(tmp, directory=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_parent(path)
         old = None
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=staging))

@@ -21,6 +21,19 @@ from numba import njit
 
 
 # ------------------------------------------------------------------------------------------------ counting
+@njit(nogil=True, cache=True, inline="always")
+def _count_pair(row, col, weight, dense, lookup, limit, vocab_size, keys, vals, n):
+    """Add ``weight`` to entry (row, col): in the dense block when ``col`` is below the row's limit, else as
+    the next overflow record; returns the overflow fill."""
+    if col < limit[row]:
+        dense[lookup[row] + col] += weight
+    else:
+        keys[n] = row * vocab_size + col
+        vals[n] = weight
+        n += 1
+    return n
+
+
 @njit(nogil=True, cache=True)
 def count_span(ids, start, end, hist, state, window, harmonic, eos_id, pad_id, unk_id, dense,
                lookup, limit, vocab_size, keys, vals, n):
@@ -49,18 +62,8 @@ def count_span(ids, start, end, hist, state, window, harmonic, eos_id, pad_id, u
         for k in range(j - 1, lo - 1, -1):
             w1 = hist[k % window]
             weight = 1.0 / (j - k) if harmonic else 1.0
-            if w2 < limit[w1]:
-                dense[lookup[w1] + w2] += weight
-            else:
-                keys[n] = w1 * vocab_size + w2
-                vals[n] = weight
-                n += 1
-            if w1 < limit[w2]:
-                dense[lookup[w2] + w1] += weight
-            else:
-                keys[n] = w2 * vocab_size + w1
-                vals[n] = weight
-                n += 1
+            n = _count_pair(w1, w2, weight, dense, lookup, limit, vocab_size, keys, vals, n)
+            n = _count_pair(w2, w1, weight, dense, lookup, limit, vocab_size, keys, vals, n)  # symmetric
         hist[j % window] = w2
         j += 1
     state[0] = j

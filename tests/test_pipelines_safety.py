@@ -19,6 +19,7 @@ GPT = ["--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16", "-
 COMPARE = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
            "--tokens", "512", "--evals", "4", "--quiet", "--device", "cpu", "--seeds", "1"]
 PRETRAIN = ["--dim", "16", "--epochs", "1", "--threads", "1", "--quiet"]
+SWEEP = [a for i, a in enumerate(COMPARE) if "--tokens" not in COMPARE[max(0, i - 1):i + 1]]
 LEE = ["--corpus", str(lee_path()), "--documents", "lines", "--min-count", "2", "--val-fraction", "0.05",
        "--test-fraction", "0.05"]
 
@@ -249,3 +250,189 @@ def test_format_word2vec_reads_a_binary_file(tmp_path):
     assert loaded.words == table.words and np.array_equal(loaded.matrix, table.matrix)
     result = run_cli("pipelines.eval", "--vectors", str(path), "--format", "word2vec")
     assert result.returncode == 0, result.stderr
+
+
+# ------------------------------------------------------------- a study never trusts a damaged file (#23)
+def _snapshot_files(root: Path) -> dict:
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != ".lock"}
+
+
+def test_compare_refuses_a_seed_table_of_other_settings_before_writing_anything(pretrained_run):
+    run_dir = pretrained_run
+    made = run_cli("pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN, "--methods", "glove",
+                   "--epochs", "2", "--seed", "1")
+    assert made.returncode == 0, made.stderr
+    before = _snapshot_files(run_dir)
+    study = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--seeds", "2")
+    assert_one_line_error(study)
+    assert "embeddings/seed1/glove.npz holds a table of other settings" in study.stderr
+    assert "epochs 2 there, 1 asked" in study.stderr and "--fresh" in study.stderr
+    assert _snapshot_files(run_dir) == before  # no table retrained, no seed-1 table of another method made
+    fresh = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--seeds", "2", "--fresh")
+    assert fresh.returncode == 0, fresh.stderr
+    assert json.loads((run_dir / "embeddings" / "seed1" / "glove.json").read_text())["config"]["epochs"] == 1
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "not a number", "empty baseline"])
+def test_a_damaged_curve_of_a_finished_run_is_one_line_naming_it(pretrained_run, damage):
+    run_dir = pretrained_run
+    assert run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE).returncode == 0
+    curve = run_dir / "gpt" / ("learned" if damage == "empty baseline" else "glove-init") / "seed0" / "curve.csv"
+    rows = curve.read_text().splitlines()
+    curve.write_text({"empty": "", "empty baseline": rows[0] + "\n", "truncated": "\n".join(rows[:3]) + "\n",
+                      "not a number": "\n".join(rows[:2] + [rows[2].replace(rows[2].split(",")[2], "x", 1)]
+                                                 + rows[3:]) + "\n"}[damage])
+    summary = (run_dir / "compare" / "summary.json").read_bytes()
+    again = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE)
+    assert_one_line_error(again)
+    assert f"{curve} of a finished run is damaged" in again.stderr and "rerun" in again.stderr
+    assert (run_dir / "compare" / "summary.json").read_bytes() == summary
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '"a string"', "{}", "KEYLESS", "{not json"])
+def test_a_damaged_result_is_one_line_naming_it(pretrained_run, content):
+    run_dir = pretrained_run
+    assert run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE).returncode == 0
+    result = _result(run_dir, "cbow-init")
+    if content == "KEYLESS":
+        data = json.loads(result.read_text())
+        del data["test_loss"]
+        content = json.dumps(data)
+    result.write_text(content)
+    for study in (COMPARE, ["--arms", "cbow-init", "--budgets", "512", *SWEEP]):
+        command = "pipelines.compare" if study is COMPARE else "pipelines.sweep"
+        again = run_cli(command, "--run-dir", str(run_dir), *study)
+        assert_one_line_error(again)
+        assert f"{result} of a finished run is damaged" in again.stderr
+
+
+def test_damaged_summaries_stop_eval_before_it_writes_any_of_the_report(pretrained_run):
+    run_dir = pretrained_run
+    assert run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE).returncode == 0
+    assert run_cli("pipelines.eval", "--run-dir", str(run_dir)).returncode == 0
+    report = _snapshot_files(run_dir / "eval")
+    good = (run_dir / "compare" / "summary.json").read_text()
+    for damaged in (good[: len(good) // 2], json.dumps({"baseline": "learned"}), "[]"):
+        (run_dir / "compare" / "summary.json").write_text(damaged)
+        result = run_cli("pipelines.eval", "--run-dir", str(run_dir))
+        assert_one_line_error(result)
+        assert "compare/summary.json is damaged" in result.stderr and "rerun" in result.stderr
+        assert _snapshot_files(run_dir / "eval") == report
+    (run_dir / "compare" / "summary.json").write_text(good)
+    (run_dir / "sweep").mkdir()
+    (run_dir / "sweep" / "summary.json").write_text(json.dumps({"budgets": [512]}))
+    result = run_cli("pipelines.eval", "--run-dir", str(run_dir))
+    assert_one_line_error(result)
+    assert "sweep/summary.json is damaged" in result.stderr
+
+
+@pytest.mark.parametrize("file", ["glove.npz", "glove.json"])
+def test_a_truncated_table_is_never_up_to_date(pretrained_run, file):
+    run_dir = pretrained_run
+    path = run_dir / "embeddings" / file
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2] if file.endswith(".npz") else b"")
+    study = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE)
+    assert_one_line_error(study)
+    assert f"{path} is damaged" in study.stderr
+    assert "python -m pipelines.pretrain --methods glove --force" in study.stderr
+    assert not (run_dir / "gpt").exists()
+    if file.endswith(".npz"):
+        again = run_cli("pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN, "--x-max", "10")
+        assert again.returncode == 0, again.stderr
+        assert "glove: up to date" not in again.stdout and "damaged" in again.stdout
+        EmbeddingTable_load = __import__("vectors").EmbeddingTable.load
+        assert len(EmbeddingTable_load(path)) > 0
+
+
+def test_seeds_out_of_range_and_a_forged_table_header_are_one_line(run_dir, tmp_path):
+    import zipfile
+
+    from vectors import EmbeddingTable
+
+    for command, flag in (("pipelines.pretrain", "--seed"), ("pipelines.train_gpt", "--seed"),
+                          ("pipelines.prepare", "--seed"), ("pipelines.sample", "--seed")):
+        result = run_cli(command, "--run-dir", str(run_dir), flag, "99999999999999999999",
+                         *(["--prompt", "a"] if command == "pipelines.sample" else []))
+        assert_one_line_error(result)
+        assert "4294967295" in result.stderr
+    path = tmp_path / "forged.npz"
+    EmbeddingTable(["a", "b"], np.ones((2, 3)), {}).save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    header = __import__("io").BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": (10176, 10**12)})
+    members["matrix.npy"] = header.getvalue() + members["matrix.npy"][-24:]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    result = run_cli("pipelines.eval", "--vectors", str(path))
+    assert_one_line_error(result)
+    assert "claims shape (10176, 1000000000000)" in result.stderr and "holds 24" in result.stderr
+
+
+def test_budgets_no_machine_can_train_are_refused_naming_the_limit(run_dir):
+    for command, args in (("pipelines.sweep", ["--budgets", "1e99"]), ("pipelines.train_gpt", ["--tokens", "1e99"]),
+                          ("pipelines.compare", ["--tokens", "2e12"])):
+        result = run_cli(command, "--run-dir", str(run_dir), *args)
+        assert_one_line_error(result)
+        assert "1,000,000,000,000" in result.stderr
+    assert not (run_dir / "gpt").exists()
+
+
+def test_bench_validates_every_option_and_its_output_before_measuring(tmp_path):
+    from pipelines import bench
+
+    for args, words in ((["--seeds", "1,-2"], "--seeds"), (["--seeds", "1,x"], "--seeds"),
+                        (["--only", "w2v,nope"], "--only")):
+        result = run_cli("pipelines.bench", *args, "--out", str(tmp_path / "b.json"))
+        assert_one_line_error(result)
+        assert words in result.stderr
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    result = run_cli("pipelines.bench", "--only", "analogies", "--out", str(blocked / "bench.json"))
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert str(blocked / "bench.json") in result.stderr and "== " not in result.stdout  # nothing measured
+    assert bench._choices("--only", "parts", "gpt,gpt,study", bench.PARTS) == ["gpt", "study"]
+
+
+def test_an_os_error_names_the_path_the_user_gave_not_a_temporary_one(pretrained_run, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    plan = blocked / "plan.txt"
+    result = run_cli("pipelines.compare", "--run-dir", str(pretrained_run), *COMPARE, "--plan", str(plan))
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.strip() == f"error: Not a directory: {plan}"
+
+
+def test_an_outside_table_is_named_as_outside_and_its_seed_is_refused(pretrained_run, tmp_path):
+    run_dir = pretrained_run
+    outside = tmp_path / "glove.txt"
+    shutil.copy(run_dir / "embeddings" / "glove.txt", outside)
+    used = run_cli("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--embedding", f"init:{outside}",
+                   "--threads", "1")
+    assert used.returncode == 0, used.stderr
+    assert (run_dir / "gpt" / "file-glove-init" / "seed0" / "result.json").is_file()
+    assert not (run_dir / "gpt" / "glove-init").exists()
+    seeded = run_cli("pipelines.train_gpt", "--run-dir", str(run_dir), *GPT, "--embedding", f"init:{outside}",
+                     "--table-seed", "1")
+    assert_one_line_error(seeded)
+    assert "vector file" in seeded.stderr
+
+
+def test_small_things_users_meet(pretrained_run):
+    run_dir = pretrained_run
+    empty = run_cli("pipelines.sweep", "--run-dir", str(run_dir), "--arms", "", *SWEEP)
+    assert_one_line_error(empty)
+    assert "--arms" in empty.stderr
+    learned_only = ["--arms", "learned", "--budgets", "512", *SWEEP[:-2], "--seeds", "2"]
+    alone = run_cli("pipelines.sweep", "--run-dir", str(run_dir), *learned_only)
+    assert alone.returncode == 0, alone.stderr
+    assert "Warning" not in alone.stderr and "legend" not in alone.stderr.lower()
+    other = run_cli("pipelines.sweep", "--run-dir", str(run_dir), *learned_only[:3], "1024", *learned_only[4:])
+    assert other.returncode == 0, other.stderr
+    assert "sweep/summary.json holds another sweep (arms learned, budgets 512)" in other.stdout
+    sampled = run_cli("pipelines.sample", "--run-dir", str(run_dir), "--variant", "learned@1024",
+                      "--prompt", "qqqzzz xxyyw the", "--tokens", "3")
+    assert sampled.returncode == 0, sampled.stderr
+    assert "qqqzzz, xxyyw are not in the vocabulary" in sampled.stderr

@@ -170,3 +170,47 @@ def test_each_run_is_reported_as_it_ends_not_when_the_study_does(run_dir):
     assert first.startswith("[1/3] learned seed ") and "ETA" in first, first
     assert finished_then < 3  # the third run was still training when the first line came
     assert len([line for line in rest.splitlines() if line.startswith("[")]) == 2
+
+
+def test_sigint_to_the_study_alone_stops_its_runs_in_flight_and_a_rerun_resumes_exactly(run_dir, reference):
+    process = _start(run_dir)
+    _wait_for_checkpoint(run_dir, process)
+    workers = _workers(process.pid)
+    process.send_signal(signal.SIGINT)  # the study's process only, as `kill -INT pid` does; not its workers
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "interrupted", stderr
+    assert not list((run_dir / "gpt").rglob("result.json"))  # the runs in flight were stopped, not awaited
+    assert not any(_alive(pid) for pid in workers)
+    again = run_module("pipelines.sweep", "--run-dir", str(run_dir), *SWEEP)
+    assert again.returncode == 0, again.stderr
+    assert _results(run_dir) == reference
+
+
+def test_tables_a_study_pretrains_follow_its_threads_per_run(pretrained, tmp_path):
+    """Seed 0's tables made on every core (as `make pretrain` does); the seed-1 tables a sweep trains itself
+    use its --threads-per-run, so at 1 the sweep is the same at --jobs 1 and --jobs 2, tables included."""
+    from vectors import EmbeddingTable
+
+    first = tmp_path / "jobs1"
+    shutil.copytree(pretrained, first)
+    made = run_module("pipelines.pretrain", "--run-dir", str(first), "--dim", "16", "--epochs", "1", "--threads",
+                      "2", "--x-max", "10", "--methods", "glove", "--force", "--quiet")
+    assert made.returncode == 0, made.stderr
+    second = tmp_path / "jobs2"
+    shutil.copytree(first, second)
+    args = ["--arms", "glove-init", "--budgets", "2k", *SWEEP[4:SWEEP.index("--jobs")]]
+    for run, jobs in ((first, "1"), (second, "2")):
+        done = run_module("pipelines.sweep", "--run-dir", str(run), *args, "--jobs", jobs)
+        assert done.returncode == 0, done.stderr
+    reports = [json.loads((run / "embeddings" / "seed1" / "glove.json").read_text()) for run in (first, second)]
+    assert [r["config"]["threads"] for r in reports] == [1, 1]
+    tables = [EmbeddingTable.load(run / "embeddings" / "seed1" / "glove.npz").matrix for run in (first, second)]
+    assert (tables[0] == tables[1]).all()
+
+    def numbers(run: Path) -> dict:  # a table file's sha256 covers its report's seconds: not compared
+        results = _results(run)
+        for result in results.values():
+            (result["record"].get("table") or {}).pop("file_sha256", None)
+        return results
+
+    assert numbers(first) == numbers(second)

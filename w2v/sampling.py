@@ -72,6 +72,17 @@ def alias_table(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keep_thresholds(np.clip(bars, 0.0, 1.0)), alias
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _stack(i, scaled, small, large, ns, nl):
+    """Vose's rule: index ``i`` goes on the small stack when its scaled probability is below 1, else on the
+    large one; returns the stacks' new heights."""
+    if scaled[i] < 1.0:
+        small[ns] = i
+        return ns + 1, nl
+    large[nl] = i
+    return ns, nl + 1
+
+
 @njit(cache=True, nogil=True)
 def _vose(scaled):
     n = scaled.shape[0]
@@ -82,12 +93,7 @@ def _vose(scaled):
     large = np.empty(n, dtype=np.int64)
     ns = nl = 0
     for i in range(n):
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
+        ns, nl = _stack(i, scaled, small, large, ns, nl)
     while ns > 0 and nl > 0:
         ns -= 1
         nl -= 1
@@ -95,12 +101,7 @@ def _vose(scaled):
         bars[s] = scaled[s]
         alias[s] = g
         scaled[g] -= 1.0 - scaled[s]
-        if scaled[g] < 1.0:
-            small[ns] = g
-            ns += 1
-        else:
-            large[nl] = g
-            nl += 1
+        ns, nl = _stack(g, scaled, small, large, ns, nl)
     return bars, alias
 
 

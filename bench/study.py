@@ -25,8 +25,9 @@ def bench_study(work: Path, jobs_options=(1, 2), runs: int = DEFAULT_RUNS, token
     from corpus.prepare import PrepareConfig, ensure_prepared
     from corpus.sources import DEFAULT_CORPUS, resolve_sources
     from gpt.config import GPTConfig
-    from gpt.runs import plan_run
+    from study.plan import compare_cells, plan
     from study.scheduler import train_planned
+    from study.variants import token_variants
 
     work = Path(work)
     prepared, _ = ensure_prepared(resolve_sources(DEFAULT_CORPUS), work / "corpus", PrepareConfig())
@@ -37,9 +38,8 @@ def bench_study(work: Path, jobs_options=(1, 2), runs: int = DEFAULT_RUNS, token
         run_dir.mkdir(parents=True, exist_ok=True)
         if not RunLayout(run_dir).corpus.exists():
             RunLayout(run_dir).corpus.symlink_to((work / "corpus").resolve(), target_is_directory=True)
-        planned = [(f"learned seed {seed}", plan_run(run_dir, config.replace(seed=seed), "learned",
-                                                     prepared=prepared, log=lambda m: None))
-                   for seed in range(runs)]
+        learned = [v for v in token_variants(controls=False) if v.name == "learned"]
+        planned = plan(run_dir, prepared, compare_cells(learned, runs, config), fresh=True, log=lambda m: None)
         started = time.perf_counter()
         train_planned(planned, device, True, True, lambda m: None, jobs)
         seconds = time.perf_counter() - started

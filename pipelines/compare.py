@@ -31,7 +31,7 @@ from study.compare import DEFAULT_TOKENS, run_compare
 @handle_errors
 def cli(run_dir: Path, seeds: int, tokens: int, positions: bool, controls: bool, dim: int, x_max: float | None,
         device: str, fresh: bool, jobs: int | str, threads_per_run: int | None, plan_file: Path | None,
-        quiet: bool, **gpt) -> None:
+        quiet: bool, margin: float, **gpt) -> None:
     """Pretrained tables (init or frozen) against the jointly learned embedding, at equal budgets."""
     from gpt.config import GPTConfig
 
@@ -41,7 +41,7 @@ def cli(run_dir: Path, seeds: int, tokens: int, positions: bool, controls: bool,
     device = resolve_device(device)
     with run_lock(run_dir):
         run_compare(Path(run_dir), base, seeds, positions, controls, x_max, device, fresh,
-                    not show_progress(quiet), jobs, threads_per_run, plan_file, log=click.echo)
+                    not show_progress(quiet), jobs, threads_per_run, plan_file, log=click.echo, margin=margin)
 
 
 if __name__ == "__main__":

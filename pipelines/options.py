@@ -17,6 +17,7 @@ from corpus.sources import resolve_sources
 from gpt.config import POSITIONS, GPTConfig
 from pipelines.common import COUNT, SEED, TokenCount, show_progress
 from study.scheduler import AUTO
+from study.stats import DEFAULT_MARGIN
 from study.sweep import DEFAULT_BUDGETS
 
 _TYPES = {"tokens": TokenCount(), "seed": SEED, "table_seed": SEED,
@@ -199,6 +200,11 @@ def study_options(func):
         click.option("--fresh", is_flag=True, help="Train every run of the study again, replacing finished runs "
                                                    "(also those made with other settings)."),
         jobs_option, threads_option,
+        click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_MARGIN,
+                     show_default=True,
+                     help="Equivalence margin in nats/token: a difference is 'equivalent' when two one-sided "
+                          "tests (Holm-adjusted) rule out one as large as this; 0.02 is a 2% change in "
+                          "perplexity."),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]
     for option in reversed(options):

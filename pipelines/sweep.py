@@ -33,7 +33,7 @@ from study.variants import parse_arms
 @study_options
 @handle_errors
 def cli(run_dir: Path, budgets: str, arms: str, seeds: int, dim: int, x_max: float | None, device: str,
-        fresh: bool, jobs: int | str, threads_per_run: int | None, quiet: bool, **gpt) -> None:
+        fresh: bool, jobs: int | str, threads_per_run: int | None, quiet: bool, margin: float, **gpt) -> None:
     """How the paired difference from the learned embedding moves with the token budget."""
     from gpt.config import GPTConfig
 
@@ -44,7 +44,7 @@ def cli(run_dir: Path, budgets: str, arms: str, seeds: int, dim: int, x_max: flo
     device = resolve_device(device)
     with run_lock(run_dir):
         run_sweep(Path(run_dir), arm_list, budget_list, seeds, base, x_max, device, fresh,
-                  not show_progress(quiet), jobs, threads_per_run, log=click.echo)
+                  not show_progress(quiet), jobs, threads_per_run, log=click.echo, margin=margin)
 
 
 if __name__ == "__main__":

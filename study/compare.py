@@ -15,6 +15,7 @@ from base.layout import RunLayout
 from corpus.prepared import PreparedCorpus
 from study.plan import compare_cells, plan, plan_commands
 from study.scheduler import train_planned
+from study.stats import DEFAULT_MARGIN
 from study.tables import ensure_tables
 from study.variants import position_variants, token_variants
 
@@ -32,7 +33,7 @@ def write_plan(plan_file: Path, planned: list, device: str, fresh: bool, log) ->
 
 def run_compare(run_dir: Path, base, seeds: int, positions: bool, controls: bool, x_max: float | None,
                 device: str, fresh: bool, quiet: bool, jobs: int | str = 1, threads: int | None = None,
-                plan_file: Path | None = None, log=print) -> dict | None:
+                plan_file: Path | None = None, log=print, margin: float = DEFAULT_MARGIN) -> dict | None:
     """Tables, runs and summary of one study (the caller holds the run's lock); returns the summary, or
     None after writing ``plan_file`` instead of training. ``quiet``: no progress bars."""
     from study.compare_summary import write_summary
@@ -50,7 +51,7 @@ def run_compare(run_dir: Path, base, seeds: int, positions: bool, controls: bool
     for (_, run), result in zip(planned, train_planned(planned, device, quiet, fresh, log, jobs, threads)):
         results[run.record["variant"]].append(result)
     out = layout.compare_positions if positions else layout.compare
-    summary = write_summary(out, run_dir, variants, results, reports, base, seeds, device)
+    summary = write_summary(out, run_dir, variants, results, reports, base, seeds, device, margin)
     log(f"summary: {out / 'summary.md'}")
     for name, row in summary["variants"].items():
         verdict = row["verdict"] or "baseline"

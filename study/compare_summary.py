@@ -12,9 +12,12 @@ from pathlib import Path
 from base.atomic import atomic_path, write_json
 from gpt.runs import RunFiles, read_curve
 from study import format as fmt
-from study.stats import ALPHA, holm, mean_std, paired_difference, tokens_to_reach
+from study.stats import ALPHA, DEFAULT_MARGIN, holm, mean_std, paired_difference, tokens_to_reach
 
-SUMMARY_FORMAT_VERSION = 2  # 2: Holm-adjusted verdicts, per-seed tables, eval seconds
+SUMMARY_FORMAT_VERSION = 3  # 2: Holm-adjusted verdicts, per-seed tables, eval seconds; 3: equivalence margins
+EQUIVALENCE = ("Equivalence: two one-sided t-tests against a margin of ±{margin:g} nats/token, Holm-adjusted the same "
+               "way; better or worse when a difference is shown, equivalent when one as large as the margin is "
+               "ruled out, else inconclusive.")
 INTERVAL_COVERS = "Each interval is over seeds: seed k sets the GPT's init, its batches and dropout{tables} (not " \
                   "other corpora, model sizes or budgets)."
 TABLE_SEEDS = (", and the tables it uses were pretrained with seed k, so the intervals cover the GPT's and the "
@@ -41,7 +44,7 @@ def _pretrain_seconds(reports: list[dict] | None) -> float | None:
 
 
 def summarize(curves: dict, variants, results: dict[str, list[dict]], reports: dict, base, seeds: int,
-              device: str) -> dict:
+              device: str, margin: float = DEFAULT_MARGIN) -> dict:
     """The summary as a JSON-ready dict: per variant, losses, paired differences and verdicts
     (``curves`` from :func:`run_curves`)."""
     baseline = variants[0].name
@@ -73,7 +76,7 @@ def summarize(curves: dict, variants, results: dict[str, list[dict]], reports: d
     others = [v.name for v in variants if v.name != baseline]
     for key, suffix in (("difference", ""), ("difference_frequent", "_frequent"), ("difference_rare", "_rare")):
         family = holm({name: paired_difference([r[f"test_loss{suffix}"] for r in results[name]],
-                                               [r[f"test_loss{suffix}"] for r in base_results])
+                                               [r[f"test_loss{suffix}"] for r in base_results], margin=margin)
                        for name in others})
         for name, diff in family.items():
             rows[name][key] = diff.to_dict()
@@ -91,6 +94,7 @@ def summarize(curves: dict, variants, results: dict[str, list[dict]], reports: d
                    "eval_windows": base.eval_windows},
         "interval_covers": INTERVAL_COVERS.format(tables=TABLE_SEEDS if any(v.table for v in variants) else ""),
         "multiple_comparisons": f"Holm over the {len(others)} variants, family-wise alpha {ALPHA}",
+        "margin": margin, "equivalence": EQUIVALENCE.format(margin=margin),
         "variants": rows,
     }
 
@@ -108,20 +112,20 @@ def render_markdown(summary: dict) -> str:
         summary["interval_covers"],
         f"Verdicts use p-values adjusted for testing {len(summary['variants']) - 1} variants against one baseline "
         f"(Holm, family-wise alpha {ALPHA}): a variant whose unadjusted interval excludes 0 can still be "
-        "\"no difference found\".",
+        f"inconclusive. {summary['equivalence']}",
         f"Val loss is measured {budget['evaluations']} times per run (step 0, then geometrically spaced), on "
         f"{budget['eval_windows']} windows of the val split; \"tokens to baseline val\" is interpolated between "
         "those points.",
         "",
-        "| variant | test loss | test ppl | Δ loss vs baseline [95% CI] | p (Holm) | verdict | tokens to baseline val |"
-        " trainable params | trainable token rows |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| variant | test loss | test ppl | Δ loss vs baseline [95% CI] | p (Holm) | p equiv. (Holm) | verdict |"
+        " tokens to baseline val | trainable params | trainable token rows |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in summary["variants"].items():
         reach = row["tokens_to_baseline_val"]["mean"]
         lines.append(f"| {name} | {fmt.mean_std(row['test_loss'])} | {fmt.number(row['test_ppl']['mean'], 1)} | "
                      f"{fmt.difference(row['difference'])} | {fmt.p_value(row['difference'])} | "
-                     f"{fmt.text(row['verdict'])} | "
+                     f"{fmt.p_value(row['difference'], 'p_value_equivalence_holm')} | {fmt.text(row['verdict'])} | "
                      f"{'not reached' if reach is None else f'{reach:,.0f}'} | "
                      f"{row['trainable_parameters']:,} | {row['trainable_token_rows']:,} |")
     lines += ["", f"## By token frequency (the {budget['frequent_words']:,} most frequent tokens are "
@@ -171,12 +175,13 @@ def plot_curves(path: Path, curves: dict, summary: dict, seeds: int) -> None:
     plt.close(fig)
 
 
-def write_summary(out: Path, run_dir: Path, variants, results, reports, base, seeds: int, device: str) -> dict:
+def write_summary(out: Path, run_dir: Path, variants, results, reports, base, seeds: int, device: str,
+                  margin: float = DEFAULT_MARGIN) -> dict:
     """Write summary.json, summary.md and curves.png into ``out``; return the summary."""
     from base.atomic import atomic_file
 
     curves = run_curves(run_dir, results)
-    summary = summarize(curves, variants, results, reports, base, seeds, device)
+    summary = summarize(curves, variants, results, reports, base, seeds, device, margin)
     write_json(out / "summary.json", summary)
     with atomic_file(out / "summary.md", "w", encoding="utf-8") as handle:
         handle.write(render_markdown(summary))

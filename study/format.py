@@ -46,3 +46,14 @@ def share(ratio: float) -> str:
     if 0 < ratio < 1:
         ratio = min(max(ratio, 0.001), 0.999)
     return f"{ratio:.1%}"
+
+
+def equivalent_size(found: dict | None, unit: str = "tokens") -> str:
+    """Where the baseline matches an arm (:func:`study.stats.equivalent_size`): ``1,340,000 tokens``,
+    ``≤ 400,000 tokens`` or ``beyond the largest``."""
+    if found is None:
+        return MISSING
+    if found["where"] == "beyond the largest":
+        return "beyond the largest"
+    prefix = "≤ " if found["where"] == "at or below the smallest" else ""
+    return f"{prefix}{found['value']:,.0f} {unit}".rstrip()

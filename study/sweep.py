@@ -21,6 +21,7 @@ from base.layout import RunLayout
 from corpus.prepared import PreparedCorpus
 from study.plan import budget_label, plan, sweep_cells
 from study.scheduler import train_planned
+from study.stats import DEFAULT_MARGIN
 from study.tables import ensure_tables
 
 DEFAULT_BUDGETS = "400k,1.2M,3.2M"  # 0.65, 1.9 and 5.2 epochs of the default corpus's 620k train tokens;
@@ -46,7 +47,7 @@ def _say_what_is_replaced(path: Path, arms: list, budgets: list[int], log) -> No
 
 def run_sweep(run_dir: Path, arms: list, budgets: list[int], seeds: int, base, x_max: float | None,
               device: str, fresh: bool, quiet: bool, jobs: int | str = 1, threads: int | None = None,
-              log=print) -> dict:
+              log=print, margin: float = DEFAULT_MARGIN) -> dict:
     """Tables, runs and summary of the sweep (the caller holds the run's lock); returns the summary."""
     from study.sweep_summary import write_sweep
 
@@ -61,7 +62,8 @@ def run_sweep(run_dir: Path, arms: list, budgets: list[int], seeds: int, base, x
     for (_, run), result in zip(planned, train_planned(planned, device, quiet, fresh, log, jobs, threads)):
         arm = run.record["variant"].split("@")[0]
         results.setdefault(arm, {}).setdefault(run.config.tokens, []).append(result)
-    summary = write_sweep(layout.sweep, arms, budgets, results, base, seeds, len(prepared.train_ids), device)
+    summary = write_sweep(layout.sweep, arms, budgets, results, base, seeds, len(prepared.train_ids), device,
+                          margin)
     log(f"summary: {layout.sweep / 'summary.md'}")
     for arm, row in summary["arms"].items():
         if arm != summary["baseline"]:

@@ -2,9 +2,11 @@
 
 Per arm and budget: the test loss over seeds and the paired difference from ``learned`` with its 95%
 t-interval; the p-values of every (arm, budget) comparison are Holm-adjusted together, and the verdicts use
-them. Per arm, the **crossover**: the smallest swept budget from which on (at it and every larger budget)
-the interval of the difference contains 0 or lies above it, so the pretrained table no longer shows an
-advantage; None when the advantage holds at the largest budget.
+them, with the equivalence tests against the margin (better, worse, equivalent, inconclusive). Per arm, the
+**crossover**: the smallest swept budget from which on (at it and every larger budget) the Holm-adjusted
+verdict is no longer "better", so the pretrained table no longer shows an advantage; None when the advantage
+holds at the largest budget. Per arm and budget, the **effective budget**: the budget at which learned's
+mean test loss (interpolated on a log axis between the swept budgets) equals the arm's.
 """
 
 from __future__ import annotations
@@ -12,33 +14,33 @@ from __future__ import annotations
 from pathlib import Path
 
 from base.atomic import atomic_file, atomic_path, write_json
-from study.stats import ALPHA, holm, paired_difference
 from study import format as fmt
-from study.compare_summary import INTERVAL_COVERS, TABLE_SEEDS, _stat
+from study.compare_summary import EQUIVALENCE, INTERVAL_COVERS, TABLE_SEEDS, _stat
+from study.stats import ALPHA, BETTER, DEFAULT_MARGIN, equivalent_size, holm, paired_difference
 
-SWEEP_FORMAT_VERSION = 1
+SWEEP_FORMAT_VERSION = 2  # 2: equivalence margins, crossover from the adjusted verdicts, effective budgets
 
 
-def crossover(budgets: list[int], differences: list[dict]) -> int | None:
-    """The smallest budget from which every difference's interval reaches 0 or above (``ci_high >= 0``; a
-    difference without an interval, from a single seed, shows no advantage either); None when the largest
-    budget still shows one. ``budgets`` ascending, one difference each."""
+def crossover(budgets: list[int], verdicts: list[str]) -> int | None:
+    """The smallest budget from which on every (Holm-adjusted) verdict is something other than "better";
+    None when the largest budget still shows an advantage. ``budgets`` ascending, one verdict each."""
     found = None
-    for budget, diff in reversed(list(zip(budgets, differences))):
-        if diff["ci_high"] is not None and diff["ci_high"] < 0:
+    for budget, verdict in reversed(list(zip(budgets, verdicts))):
+        if verdict == BETTER:
             break
         found = budget
     return found
 
 
 def summarize_sweep(arms, budgets: list[int], results: dict, base, seeds: int, train_tokens: int,
-                    device: str) -> dict:
+                    device: str, margin: float = DEFAULT_MARGIN) -> dict:
     """The sweep as a JSON-ready dict (see the module doc)."""
     baseline = arms[0].name
     others = [arm.name for arm in arms[1:]]
     family = holm({f"{arm}|{b}": paired_difference([r["test_loss"] for r in results[arm][b]],
-                                                   [r["test_loss"] for r in results[baseline][b]])
+                                                   [r["test_loss"] for r in results[baseline][b]], margin=margin)
                    for arm in others for b in budgets})
+    learned = [_stat([r["test_loss"] for r in results[baseline][b]])["mean"] for b in budgets]
     rows = {}
     for arm in arms:
         cells = {}
@@ -49,10 +51,12 @@ def summarize_sweep(arms, budgets: list[int], results: dict, base, seeds: int, t
                              "test_loss": _stat([r["test_loss"] for r in runs]),
                              "difference": diff.to_dict() if diff else None,
                              "verdict": diff.verdict if diff else None,
+                             "effective_budget": None if arm.name == baseline else equivalent_size(
+                                 budgets, learned, _stat([r["test_loss"] for r in runs])["mean"]),
                              "runs": [str(Path(r["record"]["variant"]) / f"seed{r['seed']}") for r in runs]}
         rows[arm.name] = {"embedding": arm.fields.get("embedding"), "table": arm.table, "budgets": cells,
                           "crossover": None if arm.name == baseline else
-                          crossover(budgets, [cells[str(b)]["difference"] for b in budgets])}
+                          crossover(budgets, [cells[str(b)]["verdict"] for b in budgets])}
     covers = INTERVAL_COVERS.format(tables=TABLE_SEEDS if any(a.table for a in arms) else "")
     return {
         "format_version": SWEEP_FORMAT_VERSION, "baseline": baseline, "budgets": budgets,
@@ -63,6 +67,7 @@ def summarize_sweep(arms, budgets: list[int], results: dict, base, seeds: int, t
         "device": device, "interval_covers": covers,
         "multiple_comparisons": f"Holm over the {len(others) * len(budgets)} (arm, budget) comparisons, "
                                 f"family-wise alpha {ALPHA}",
+        "margin": margin, "equivalence": EQUIVALENCE.format(margin=margin),
         "arms": rows,
     }
 
@@ -76,15 +81,20 @@ def render_sweep(summary: dict) -> str:
              "train split.",
              f"Differences are arm minus `{summary['baseline']}` (test loss, nats/token), paired by seed, with 95% "
              "t-intervals; lower is better.", summary["interval_covers"],
-             f"Verdicts use Holm-adjusted p-values ({summary['multiple_comparisons']}). The crossover is the "
-             "smallest budget from which on every interval contains 0 or lies above it.", "",
-             "| arm | budget (tokens) | epochs | test loss | Δ vs baseline [95% CI] | p (Holm) | verdict |",
-             "|---|---|---|---|---|---|---|"]
+             f"Verdicts use Holm-adjusted p-values ({summary['multiple_comparisons']}). {summary['equivalence']} "
+             "The crossover is the smallest budget from which on no verdict is \"better\". \"Learned matches it "
+             f"at\": the budget at which `{summary['baseline']}`'s mean test loss, interpolated on a log axis "
+             "between the swept budgets, equals the arm's.", "",
+             "| arm | budget (tokens) | epochs | test loss | Δ vs baseline [95% CI] | p (Holm) | p equiv. (Holm) | "
+             "verdict | learned matches it at |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for arm, row in summary["arms"].items():
         for b, cell in row["budgets"].items():
             diff = cell["difference"]
             lines.append(f"| {arm} | {int(b):,} | {fmt.number(cell['epochs'], 2)} | {fmt.mean_std(cell['test_loss'])} | "
-                         f"{fmt.difference(diff)} | {fmt.p_value(diff)} | {fmt.text(cell['verdict'])} |")
+                         f"{fmt.difference(diff)} | {fmt.p_value(diff)} | "
+                         f"{fmt.p_value(diff, 'p_value_equivalence_holm')} | {fmt.text(cell['verdict'])} | "
+                         f"{fmt.equivalent_size(cell.get('effective_budget'))} |")
     lines += ["", "| arm | crossover |", "|---|---|"]
     for arm, row in summary["arms"].items():
         if arm != summary["baseline"]:
@@ -105,6 +115,9 @@ def plot_sweep(path: Path, summary: dict) -> None:
     budgets, train_tokens = summary["budgets"], summary["train_tokens"]
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     ax.axhline(0.0, color="grey", linewidth=1.0)
+    margin = summary.get("margin")
+    if margin:
+        ax.axhspan(-margin, margin, color="grey", alpha=0.12, label=f"±{margin:g} margin")
     for arm, row in summary["arms"].items():
         if arm == summary["baseline"]:
             continue
@@ -120,7 +133,7 @@ def plot_sweep(path: Path, summary: dict) -> None:
     top.set_xlabel("epochs of the train split")
     ax.set_title(f"Pretrained tables against the learned embedding, {summary['seeds']} seed(s), 95% intervals")
     ax.grid(alpha=0.3)
-    if len(summary["arms"]) > 1:  # a learned-only sweep has no difference to draw
+    if len(summary["arms"]) > 1 or margin:
         ax.legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
@@ -128,9 +141,10 @@ def plot_sweep(path: Path, summary: dict) -> None:
     plt.close(fig)
 
 
-def write_sweep(out: Path, arms, budgets, results, base, seeds: int, train_tokens: int, device: str) -> dict:
+def write_sweep(out: Path, arms, budgets, results, base, seeds: int, train_tokens: int, device: str,
+                margin: float = DEFAULT_MARGIN) -> dict:
     """Write summary.json, summary.md and sweep.png into ``out``; return the summary."""
-    summary = summarize_sweep(arms, budgets, results, base, seeds, train_tokens, device)
+    summary = summarize_sweep(arms, budgets, results, base, seeds, train_tokens, device, margin)
     write_json(out / "summary.json", summary)
     with atomic_file(out / "summary.md", "w", encoding="utf-8") as handle:
         handle.write(render_sweep(summary))

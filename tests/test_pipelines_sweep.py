@@ -26,24 +26,46 @@ def test_budgets_and_arms_parse_like_token_counts_and_variant_names():
             parse_budgets(bad)
     assert [a.name for a in parse_arms("glove-init,shuffled-init")] == ["learned", "glove-init", "shuffled-init"]
     assert [a.name for a in parse_arms("learned")] == ["learned"]
+    with pytest.raises(InputError, match="--arms"):
+        parse_arms("")
     with pytest.raises(InputError, match="choose among"):
         parse_arms("glove-init,word2vec-init")
     assert [budget_label(n) for n in (200_000, 3_200_000, 4_000_000, 1234)] == ["200k", "3200k", "4M", "1234"]
 
 
-def _diff(low, high):
-    return {"ci_low": low, "ci_high": high}
-
-
-def test_crossover_by_hand():
+def test_crossover_by_hand_from_the_adjusted_verdicts():
     budgets = [1, 2, 3, 4]
-    below, contains, above = _diff(-0.3, -0.1), _diff(-0.1, 0.1), _diff(0.05, 0.2)
-    assert crossover(budgets, [below] * 4) is None  # never crosses
-    assert crossover(budgets, [below, below, contains, above]) == 3  # crosses at 3 and stays
-    assert crossover(budgets, [below, contains, below, contains]) == 4  # crosses, back, again: from 4 on
-    assert crossover(budgets, [below, contains, contains, below]) is None  # crossed back at the largest
-    assert crossover(budgets, [contains] * 4) == 1
-    assert crossover([1, 2], [below, _diff(None, None)]) == 2  # one seed: no interval shows no advantage
+    better, equivalent, inconclusive, worse = "better", "equivalent", "inconclusive", "worse"
+    assert crossover(budgets, [better] * 4) is None  # never crosses
+    assert crossover(budgets, [better, better, equivalent, worse]) == 3  # crosses at 3 and stays
+    assert crossover(budgets, [better, inconclusive, better, inconclusive]) == 4  # crosses, back, again: from 4 on
+    assert crossover(budgets, [better, equivalent, equivalent, better]) is None  # crossed back at the largest
+    assert crossover(budgets, [inconclusive] * 4) == 1
+
+
+def test_the_crossover_uses_the_holm_adjusted_verdict_not_the_raw_interval():
+    """Three budgets: the middle one's unadjusted interval excludes 0 (p about 0.03), but with three
+    comparisons Holm's p is above 0.05, so from that budget on there is no shown advantage."""
+    from study.sweep_summary import summarize_sweep
+    from study.variants import known_arms
+    from gpt.config import GPTConfig
+
+    base = {1000: [5.0, 5.1, 5.2], 2000: [4.8, 4.9, 5.0], 4000: [4.6, 4.7, 4.8]}
+    arm = {1000: [4.5, 4.61, 4.69], 2000: [4.7, 4.85, 4.94], 4000: [4.61, 4.68, 4.82]}
+    results = {name: {b: [{"test_loss": x, "tokens": b, "record": {"variant": name}, "seed": s}
+                          for s, x in enumerate(losses[b])] for b in base}
+               for name, losses in (("learned", base), ("glove-init", arm))}
+    arms = [known_arms()["learned"], known_arms()["glove-init"]]
+    summary = summarize_sweep(arms, [1000, 2000, 4000], results, GPTConfig(), 3, 1000, "cpu")
+    cells = summary["arms"]["glove-init"]["budgets"]
+    middle = cells["2000"]["difference"]
+    assert middle["ci_high"] < 0 and middle["p_value"] < 0.05 and middle["p_value_holm"] > 0.05
+    assert [cells[b]["verdict"] for b in ("1000", "2000", "4000")][:2] == ["better", "inconclusive"]
+    assert summary["arms"]["glove-init"]["crossover"] == 2000
+    # learned's mean test loss is 5.1, 4.9, 4.7: glove-init's 4.6 at 1000 tokens is beyond the largest budget,
+    # its 4.83 at 2000 sits between 2000 and 4000: 2000 * 2 ** ((4.9 - 4.83) / 0.2)
+    assert cells["1000"]["effective_budget"] == {"value": None, "where": "beyond the largest"}
+    assert cells["2000"]["effective_budget"]["value"] == pytest.approx(2000 * 2 ** ((4.9 - 4.83) / 0.2))
 
 
 def test_bad_budgets_are_one_line(tmp_path):

@@ -210,6 +210,7 @@ def ensure_tables(run_dir: Path, prepared: "PreparedCorpus", variants: list, see
     methods = [m for m in METHODS if m in needed or (SHUFFLED_TABLE in needed and m == "skipgram")]
     layout = RunLayout(run_dir)
     configs = {m: _seed0_config(layout, m, dim, x_max, threads) for m in methods}
+    wanted = []  # (method, config, state) of every seed's table, all checked before any is trained
     for seed in range(seeds):
         for method in methods:
             config = dataclasses.replace(configs[method], seed=seed)
@@ -220,10 +221,13 @@ def ensure_tables(run_dir: Path, prepared: "PreparedCorpus", variants: list, see
             if state.kind == OTHER and not fresh:
                 raise InputError(f"{layout.table(method, seed)} holds a table of other settings ({state.why}); "
                                  "pass --fresh to replace it, or use another --run-dir")
+            wanted.append((method, config, state))
     reports = {m: [] for m in methods}
-    for seed in range(seeds):
-        for method in methods:
-            config = dataclasses.replace(configs[method], seed=seed)
+    for method, config, state in wanted:
+        if state.kind == CURRENT:
+            log(f"{method}: up to date ({layout.table(method, config.seed)})")
+            reports[method].append(state.report)
+        else:
             reports[method].append(train_table(run_dir, prepared, method, config, log=log))
     if SHUFFLED_TABLE in needed:
         for seed in range(seeds):

@@ -144,7 +144,7 @@ def _compare_section(title: str, summary: dict, image: str) -> list[str]:
              f"{budget['n_layer']} layers, {budget['n_head']} heads, context {budget['context']}, on {budget['device']}. "
              f"Differences are paired by seed against `{summary['baseline']}`, with 95% t-intervals. "
              f"{summary['interval_covers']} Verdicts use Holm-adjusted p-values "
-             f"({summary['multiple_comparisons']}).", "",
+             f"({summary['multiple_comparisons']}). {summary.get('equivalence', '')}".rstrip(), "",
              "| variant | test loss | Δ vs baseline [95% CI] | p (Holm) | verdict | Δ on rare tokens |",
              "|---|---|---|---|---|---|"]
     for name, row in summary["variants"].items():

@@ -89,6 +89,12 @@ class GPTConfig:
                                                          "many most frequent ids.")
     seed: int = flag(0, "--seed", "Seed of the init, batches and dropout.")
 
+    # data size (left out of to_dict at their defaults: see OMITTED_AT_DEFAULT)
+    fraction: float = flag(1.0, "--fraction", "Share of the train split's documents to train on: a seeded "
+                                              "choice of whole documents, nested across fractions.")
+    keep_best: bool = flag(False, "--keep-best/--no-keep-best", "Also report the test loss of the model at its "
+                                                                "best val evaluation.")
+
     def __post_init__(self) -> None:
         self.validate()
 
@@ -109,6 +115,9 @@ class GPTConfig:
             raise InputError(f"d-model {self.d_model} is not divisible by heads {self.n_head}")
         if self.position == "rope" and (self.d_model // self.n_head) % 2:
             raise InputError(f"rope needs an even head size, got {self.d_model // self.n_head}")
+        if not (isinstance(self.fraction, (int, float)) and math.isfinite(self.fraction)
+                and 0.0 < self.fraction <= 1.0):
+            raise InputError(f"fraction must be a finite number in (0, 1], got {self.fraction}")
         for name in ("dropout", "init_std", "lr", "min_lr_ratio", "warmup_fraction", "weight_decay", "beta1",
                      "beta2", "grad_clip", "rope_base"):
             if not math.isfinite(getattr(self, name)):
@@ -165,11 +174,24 @@ class GPTConfig:
         return self.embedding != "frozen"
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The config as JSON-ready primitives, without the fields of :data:`OMITTED_AT_DEFAULT` while they
+        hold their defaults.
+
+        A run's record holds this dict and equal records are the same run, so a field added later must not
+        change the dict of a config that leaves it at its default: runs finished (or checkpointed) before the
+        field existed keep matching their records and are skipped or resumed, not trained again.
+        """
+        data = dataclasses.asdict(self)
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name in OMITTED_AT_DEFAULT:
+            if data[name] == defaults[name]:
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "GPTConfig":
-        """Rebuild a config from JSON; unknown keys are an error (a file from another version)."""
+        """Rebuild a config from JSON; unknown keys are an error (a file from another version); the fields of
+        :data:`OMITTED_AT_DEFAULT` that are absent take their defaults."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -178,6 +200,11 @@ class GPTConfig:
 
     def replace(self, **changes) -> "GPTConfig":
         return dataclasses.replace(self, **changes)
+
+
+# Fields added after runs were recorded: to_dict leaves them out while they hold their defaults (and
+# config_flags too, so a plan line of such a config is as before).
+OMITTED_AT_DEFAULT = ("fraction", "keep_best")
 
 
 def eval_schedule(steps: int, evals: int) -> list[int]:
@@ -244,7 +271,10 @@ def variant_name(config: GPTConfig, table_label: str | None = None) -> str:
             parts.append("proj")
     if config.position != "learned":
         parts.append(f"pos-{config.position}")
-    return "-".join(parts) if parts else "learned"
+    name = "-".join(parts) if parts else "learned"
+    if config.fraction != 1.0:  # a run on part of the train split never shares the full-data run's folder
+        name += f"-frac{config.fraction:g}"
+    return name
 
 
 def config_flags(config: GPTConfig) -> list[str]:
@@ -254,6 +284,8 @@ def config_flags(config: GPTConfig) -> list[str]:
         name, value = field.metadata["flag"], getattr(config, field.name)
         if field.name == "table" or (value is None and field.name == "table_seed"):
             continue  # the table is part of --embedding; no table seed means the run's own
+        if field.name in OMITTED_AT_DEFAULT and value == field.default:
+            continue  # as before these fields existed
         if field.name == "embedding":
             args += [name, value if value == "learned" else f"{value}:{config.table}"]
         elif isinstance(value, bool):

@@ -5,7 +5,10 @@ Files of one run, under ``runs/<name>/gpt/<variant>/seed<k>/``:
 weights once done), ``curve.csv`` (``tokens,step,val_loss,val_ppl,train_loss,lr,seconds`` at step 0 and at
 geometrically spaced steps, :meth:`GPTConfig.eval_steps`) and ``result.json`` (test loss and perplexity, also
 split by frequent and rare target words; ``train_seconds``, the time spent in training steps, and
-``eval_seconds``, in the curve's evaluations; tokens; parameters; ``trainable_token_rows``).
+``eval_seconds``, in the curve's evaluations; tokens; parameters; ``trainable_token_rows``; ``fraction`` and
+``train_tokens``, the share of the train split's documents trained on (:func:`gpt.data.fraction_ids`) and their
+ids; under a fraction, also the test loss on targets rare in it; with ``keep_best``, the test loss of the
+state at the best val evaluation, which the checkpoint keeps).
 A finished run with the same record is skipped; an unfinished one resumes from its checkpoint, seeing the
 same batches and dropout masks it would have seen without the interruption.
 
@@ -17,6 +20,7 @@ single-process run's with the same global batch and seed up to float rounding.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import time
 from pathlib import Path
@@ -30,13 +34,14 @@ from base.errors import InputError
 from gpt import distributed
 from gpt.checkpoint import read_checkpoint, save_checkpoint
 from gpt.config import FORMAT_VERSION, GPTConfig
-from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch
+from gpt.data import batch_offsets, eval_windows, fraction_ids, frequent_ids, get_batch
 from gpt.embedding import AlignedTable
 from gpt.model import GPT, seeded_generator
 from gpt.runs import RunFiles, _stderr, check_run_directory, curve_digest, finished_result, plan_run
 
 CURVE_COLUMNS = ("tokens", "step", "val_loss", "val_ppl", "train_loss", "lr", "seconds")
 EVAL_BATCH = 16  # windows per forward pass when evaluating (16 x 128 x 10k logits: 84 MB)
+RARE_IN_FRACTION = 10  # a test target seen fewer times in a fraction's train ids is rare in it
 
 
 def lr_at(config: GPTConfig, step: int) -> float:
@@ -151,7 +156,10 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
     if result is not None:
         log(f"{files.directory}: up to date (test loss {result['test_loss']:.4f})")
         return result
-    train_ids = prepared.train_ids
+    train_ids = fraction_ids(prepared.train_ids, prepared.vocab.eos_id, config.fraction, config.seed)
+    if config.fraction < 1.0 and len(train_ids) <= config.context:
+        raise InputError(f"--fraction {config.fraction} keeps {len(train_ids)} train tokens, fewer than "
+                         f"context + 1 = {config.context + 1}; use a larger --fraction or a smaller --context")
     batch_offsets(config.seed, 0, len(train_ids), config.context, config.batch_size)  # long enough?
     val = eval_windows(prepared.val_ids, config.context, config.eval_windows, "val")
     eval_windows(prepared.test_ids[: config.context + 1], config.context, 1, "test")  # not empty?
@@ -168,6 +176,8 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
     torch.manual_seed(dropout_seed + context.rank)  # independent dropout masks on each shard
 
     step, curve, train_seconds, loss_sum, loss_count, eval_seconds = 0, [], 0.0, 0.0, 0, 0.0
+    # keep_best: {"step", "val_loss", "model"} of the evaluation with the lowest val loss so far (rank 0)
+    best = None
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -175,6 +185,7 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
         step, curve, train_seconds = state["step"], [list(r) for r in state["curve"]], state["train_seconds"]
         loss_sum, loss_count = state.get("loss_sum", 0.0), state.get("loss_count", 0)
         eval_seconds = state.get("eval_seconds", 0.0)
+        best = state.get("best")
         log(f"{files.directory}: resuming at step {step} of {config.steps}")
     if context.is_main:
         files.result.unlink(missing_ok=True)
@@ -186,6 +197,8 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
 
     def checkpoint() -> None:
         extra = {"loss_sum": loss_sum, "loss_count": loss_count, "eval_seconds": eval_seconds}
+        if config.keep_best and context.is_main:
+            extra["best"] = best  # so that a resumed run finds the same best
         if context.is_distributed:
             cuda_rng = torch.cuda.get_rng_state() if device.startswith("cuda") else None
             extra["rng_ranks"] = distributed.gather((torch.get_rng_state(), cuda_rng), context)
@@ -196,11 +209,14 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
     eval_at = set(config.eval_steps())
 
     def evaluate() -> None:
-        nonlocal loss_sum, loss_count, eval_seconds
+        nonlocal loss_sum, loss_count, eval_seconds, best
         if context.is_main:  # the unwrapped model, on rank 0 alone
             started = time.perf_counter()
             val_loss = float(token_losses(model, val, EVAL_BATCH, device).mean())
             eval_seconds += time.perf_counter() - started
+            if config.keep_best and (best is None or val_loss < best["val_loss"]):  # the first of equal lows
+                best = {"step": step, "val_loss": val_loss,
+                        "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}}
             train_loss = loss_sum / loss_count if loss_count else None
             curve.append([step * tps, step, val_loss, math.exp(min(val_loss, 700.0)), train_loss,
                           lr_at(config, max(step - 1, 0)), round(train_seconds, 3)])
@@ -242,16 +258,21 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
     result = None
     if context.is_main:
         result = finish(prepared, model, config, files, record, curve, train_seconds, device, context.world_size,
-                        eval_seconds)
+                        eval_seconds, train_ids, best)
     return distributed.broadcast(result, context)
 
 
 def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dict, curve: list,
-           train_seconds: float, device: str, world_size: int = 1, eval_seconds: float = 0.0) -> dict:
+           train_seconds: float, device: str, world_size: int = 1, eval_seconds: float = 0.0,
+           train_ids: np.ndarray | None = None, best: dict | None = None) -> dict:
     """Test loss (all of the test split; also on frequent and rare target words) into ``result.json``.
 
-    ``world_size``: the processes that trained it (``tokens_per_second`` counts all of them).
+    ``world_size``: the processes that trained it (``tokens_per_second`` counts all of them). ``train_ids``:
+    the ids the run trained on (its fraction of the train split; default: all of it). ``best``: with
+    ``keep_best``, the state of the best val evaluation, whose test loss is reported too.
     """
+    if train_ids is None:
+        train_ids = fraction_ids(prepared.train_ids, prepared.vocab.eos_id, config.fraction, config.seed)
     windows = eval_windows(prepared.test_ids, config.context, None, "test")
     losses = token_losses(model, windows, EVAL_BATCH, device).numpy().astype(np.float64)  # (n, T)
     frequent = frequent_ids(np.asarray(prepared.vocab.counts), config.frequent_words)[windows[:, 1:]]
@@ -289,7 +310,23 @@ def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dic
         "world_size": world_size,
         "curve": curve_digest(files.curve.read_bytes()),
         "record": record,
+        "fraction": config.fraction,
+        "train_tokens": int(len(train_ids)),  # the ids batches are drawn from
     }
+    if config.fraction < 1.0:  # targets the fraction's train ids hold fewer than RARE_IN_FRACTION times
+        counts = np.bincount(np.asarray(train_ids), minlength=record["vocab_size"])
+        rare = counts[windows[:, 1:]] < RARE_IN_FRACTION
+        result["test_loss_rare_in_fraction"] = mean(rare)
+        result["rare_in_fraction_share"] = float(rare.mean())
+    if config.keep_best:
+        if best is None:
+            raise InputError(f"{files.directory}: the checkpoint holds no best evaluation; rerun with --fresh")
+        best_model = copy.deepcopy(model)
+        best_model.load_state_dict(best["model"])
+        best_loss = float(token_losses(best_model, windows, EVAL_BATCH, device).numpy().astype(np.float64).mean())
+        del best_model
+        result.update(test_loss_best_val=best_loss, best_val_step=int(best["step"]),
+                      best_val_loss=float(best["val_loss"]))
     write_json(files.result, result)
     return result
 

@@ -23,8 +23,10 @@ from study.sweep import DEFAULT_BUDGETS
 _TYPES = {"tokens": TokenCount(), "seed": SEED, "table_seed": SEED,
           "position": click.Choice(POSITIONS)}
 _METAVARS = {"embedding": "learned|init:TABLE|frozen:TABLE"}
-# what a study sets itself: the arm's embedding and position, the seed, the budget, and d_model (--dim)
-STUDY_SETS = ("embedding", "table", "table_seed", "rescale", "project", "position", "seed", "tokens", "d_model")
+# what a study sets itself: the arm's embedding and position, the seed, the budget, and d_model (--dim); and
+# the data-size settings, which compare's and sweep's summaries do not record (the data-size study will)
+STUDY_SETS = ("embedding", "table", "table_seed", "rescale", "project", "position", "seed", "tokens", "d_model",
+              "fraction", "keep_best")
 
 
 def _field_option(field: dataclasses.Field, study: bool):

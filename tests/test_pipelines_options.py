@@ -39,7 +39,8 @@ def test_a_config_with_every_field_changed_survives_its_flags():
                         embedding="frozen", table="vectors/glove.txt", table_seed=None, rescale=False,
                         project=True, position="rope", rope_base=500.0, tokens=123457, batch_size=5, lr=3e-4,
                         min_lr_ratio=0.2, warmup_fraction=0.1, weight_decay=0.01, beta1=0.8, beta2=0.99,
-                        grad_clip=0.5, evals=7, eval_windows=3, checkpoint_interval=9, frequent_words=77, seed=5)
+                        grad_clip=0.5, evals=7, eval_windows=3, checkpoint_interval=9, frequent_words=77, seed=5,
+                        fraction=0.375, keep_best=True)
     defaults = GPTConfig()
     unchanged = [f.name for f in dataclasses.fields(GPTConfig)
                  if getattr(changed, f.name) == getattr(defaults, f.name) and f.name != "table_seed"]

@@ -263,16 +263,14 @@ def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: Ali
 
 
 def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dict, curve: list,
-           train_seconds: float, device: str, world_size: int = 1, eval_seconds: float = 0.0,
-           train_ids: np.ndarray | None = None, best: dict | None = None) -> dict:
+           train_seconds: float, device: str, world_size: int, eval_seconds: float, train_ids: np.ndarray,
+           best: dict | None) -> dict:
     """Test loss (all of the test split; also on frequent and rare target words) into ``result.json``.
 
     ``world_size``: the processes that trained it (``tokens_per_second`` counts all of them). ``train_ids``:
-    the ids the run trained on (its fraction of the train split; default: all of it). ``best``: with
-    ``keep_best``, the state of the best val evaluation, whose test loss is reported too.
+    the ids the run trained on (its fraction of the train split). ``best``: with ``keep_best``, the state of
+    the best val evaluation, whose test loss is reported too.
     """
-    if train_ids is None:
-        train_ids = fraction_ids(prepared.train_ids, prepared.vocab.eos_id, config.fraction, config.seed)
     windows = eval_windows(prepared.test_ids, config.context, None, "test")
     losses = token_losses(model, windows, EVAL_BATCH, device).numpy().astype(np.float64)  # (n, T)
     frequent = frequent_ids(np.asarray(prepared.vocab.counts), config.frequent_words)[windows[:, 1:]]

@@ -168,14 +168,14 @@ def train_table(run_dir: Path, prepared: "PreparedCorpus", method: str, config, 
     from vectors.formats import save_word2vec
 
     layout = RunLayout(run_dir)
-    config_dict = config.to_dict()
     npz, txt, report = (layout.table(method, config.seed, suffix) for suffix in (".npz", ".txt", ".json"))
-    state = table_state(layout, method, config.seed, config_dict, prepared.content_hash)
-    if not force and state.kind == CURRENT:
-        log(f"{method}: up to date ({npz})")
-        return state.report
-    if not force and state.kind == DAMAGED:
-        log(f"{method}: {npz} is damaged ({state.why}); training it again")
+    if not force:  # --force retrains whatever is there, so the files need not be read
+        state = table_state(layout, method, config.seed, config.to_dict(), prepared.content_hash)
+        if state.kind == CURRENT:
+            log(f"{method}: up to date ({npz})")
+            return state.report
+        if state.kind == DAMAGED:
+            log(f"{method}: {npz} is damaged ({state.why}); training it again")
     checkpoints = layout.checkpoints(method, config.seed)
     if force:
         shutil.rmtree(checkpoints, ignore_errors=True)  # --force trains from scratch, not from the last epoch

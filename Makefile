@@ -17,6 +17,9 @@ DEVICE ?=
 FAST ?=
 BUDGETS ?=
 ARMS ?=
+FRACTIONS ?=
+TABLE_CORPUS ?=
+GPT_EPOCHS ?=
 JOBS ?= auto
 BENCH_CORPUS ?=
 GLOVE_DIR ?=
@@ -31,6 +34,8 @@ EPOCHS := 1
 SEEDS := 2
 TOKENS := 16000
 BUDGETS := 4k,16k
+FRACTIONS := 1/16,1/8
+GPT_EPOCHS := 1
 FAST_COMPARE := --layers 1 --heads 2 --context 32 --batch-size 8
 endif
 
@@ -41,14 +46,16 @@ THREADS_ARG := $(if $(THREADS),--threads $(THREADS))
 DEVICE_ARG := $(if $(DEVICE),--device $(DEVICE))
 TOKENS_ARG := $(if $(TOKENS),--tokens $(TOKENS))
 SWEEP_ARGS := $(if $(BUDGETS),--budgets $(BUDGETS)) $(if $(ARMS),--arms $(ARMS))
+DATASWEEP_ARGS := $(if $(FRACTIONS),--fractions $(FRACTIONS)) $(if $(ARMS),--arms $(ARMS)) \
+	$(if $(TABLE_CORPUS),--table-corpus $(TABLE_CORPUS)) $(if $(GPT_EPOCHS),--epochs $(GPT_EPOCHS))
 JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test prepare pretrain compare compare-positions sweep eval bench clean
+.PHONY: help install test prepare pretrain compare compare-positions sweep datasweep eval bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
-	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS JOBS=$(JOBS) THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
+	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS FRACTIONS TABLE_CORPUS GPT_EPOCHS JOBS=$(JOBS) THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -86,6 +93,12 @@ sweep: $(STAMP) ## The compare study across token budgets (BUDGETS, ARMS, SEEDS)
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
 	$(MAKE) pretrain
 	$(PY) -m pipelines.sweep --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(SWEEP_ARGS) $(DEVICE_ARG) \
+		$(JOBS_ARG) $(FAST_COMPARE)
+
+datasweep: $(STAMP) ## The study across the GPT's data size (FRACTIONS, ARMS, TABLE_CORPUS, GPT_EPOCHS, SEEDS): what is a table worth?
+	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
+	$(MAKE) pretrain
+	$(PY) -m pipelines.datasweep --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(DATASWEEP_ARGS) $(DEVICE_ARG) \
 		$(JOBS_ARG) $(FAST_COMPARE)
 
 eval: $(STAMP) ## Intrinsic evaluation of the run's tables and the comparison report -> runs/$(RUN)/eval/

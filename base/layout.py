@@ -4,6 +4,7 @@
 <run>/corpus/                     the prepared corpus (manifest.json, vocab.tsv, train/val/test.ids)
 <run>/embeddings/                 tables of trainer seed 0: <method>.npz, .txt, .json
 <run>/embeddings/seed<k>/         tables of trainer seed k > 0
+<run>/embeddings/frac<F>/[seed<k>/]  tables pretrained on fraction F of the train split (the data sweep)
 <run>/gpt/<variant>/seed<k>/      one GPT run: config.json, checkpoint.pt, curve.csv, result.json
 <run>/compare/ compare-positions/ sweep/ datasweep/     the studies' summaries
 <run>/table-corpus/               a second prepared corpus and its tables, for transfer arms
@@ -19,6 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TABLE_SUFFIXES = (".npz", ".txt", ".json")  # native table, word2vec text, report
+
+
+def fraction_label(fraction: float) -> str:
+    """The folder-name form of a fraction of the train split: ``frac0.125`` (``repr``-free, ``%g``)."""
+    return f"frac{fraction:g}"
 
 
 @dataclass(frozen=True)
@@ -43,20 +49,24 @@ class RunLayout:
     def manifest(self) -> Path:
         return self.corpus / "manifest.json"
 
-    def tables(self, seed: int = 0) -> Path:
+    def tables(self, seed: int = 0, fraction: float = 1.0) -> Path:
         """Where the tables trained with ``seed`` live: ``embeddings/`` for seed 0 (what ``make pretrain``
         writes by default), ``embeddings/seed<k>/`` for any other seed k. A study's GPT seed k uses the
-        tables of seed k, so the tables' own randomness is part of the seed-to-seed spread."""
+        tables of seed k, so the tables' own randomness is part of the seed-to-seed spread. Tables pretrained
+        on a ``fraction`` below 1 of the train split (the documents seed k chooses) live in
+        ``embeddings/frac<F>/`` the same way."""
         base = self.root / "embeddings"
+        if fraction != 1.0:
+            base = base / fraction_label(fraction)
         return base if seed == 0 else base / f"seed{seed}"
 
-    def table(self, method: str, seed: int = 0, suffix: str = ".npz") -> Path:
+    def table(self, method: str, seed: int = 0, suffix: str = ".npz", fraction: float = 1.0) -> Path:
         """One file of a method's table: ``.npz`` (native), ``.txt`` (word2vec text) or ``.json`` (report)."""
-        return self.tables(seed) / f"{method}{suffix}"
+        return self.tables(seed, fraction) / f"{method}{suffix}"
 
-    def checkpoints(self, method: str, seed: int = 0) -> Path:
+    def checkpoints(self, method: str, seed: int = 0, fraction: float = 1.0) -> Path:
         """A table trainer's per-epoch checkpoints."""
-        return self.tables(seed) / ".checkpoints" / method
+        return self.tables(seed, fraction) / ".checkpoints" / method
 
     @property
     def gpt(self) -> Path:

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from base.errors import InputError
+from base.layout import fraction_label
 from base.limits import MAX_SEED, MAX_TOKENS
 
 FORMAT_VERSION = 2  # 2: geometric evaluation schedule, per-seed tables, one decay policy, scaled sinusoids
 
 EMBEDDING_MODES = ("learned", "init", "frozen")
+TABLE_DATA = ("run", "fraction", "table-corpus")  # see GPTConfig.table_data
 
 
 
@@ -94,6 +96,10 @@ class GPTConfig:
                                               "choice of whole documents, nested across fractions.")
     keep_best: bool = flag(False, "--keep-best/--no-keep-best", "Also report the test loss of the model at its "
                                                                 "best val evaluation.")
+    table_data: str = flag("run", "--table-data", "Text a run table was pretrained on: run (the whole train "
+                                                  "split: embeddings/), fraction (this run's --fraction of it, the "
+                                                  "same documents: embeddings/frac<F>/), table-corpus (the corpus "
+                                                  "in <run>/table-corpus/).")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -140,6 +146,14 @@ class GPTConfig:
             raise InputError(f"embedding mode {self.embedding} needs a table (e.g. {self.embedding}:skipgram)")
         if self.table_seed is not None and (self.embedding == "learned" or self.table_seed < 0):
             raise InputError(f"table-seed {self.table_seed} needs a table and must not be negative")
+        if self.table_data not in TABLE_DATA:
+            raise InputError(f"unknown table data {self.table_data!r}; expected one of {', '.join(TABLE_DATA)}")
+        if self.table_data != "run" and (self.embedding == "learned" or not is_run_table(self.table)):
+            raise InputError(f"--table-data {self.table_data} picks one of the run's tables by method name (e.g. "
+                             "init:glove); a learned embedding or a vector file has none")
+        if self.table_data == "fraction" and self.fraction == 1.0:
+            raise InputError("--table-data fraction needs a --fraction below 1 (at 1 it is the run's own table: "
+                             "--table-data run)")
         if self.table_seed is not None and not is_run_table(self.table):
             raise InputError(f"--table-seed picks one of the run's own tables (embeddings/seed<k>/); {self.table} "
                              "is a vector file, which has no seeds")
@@ -204,7 +218,7 @@ class GPTConfig:
 
 # Fields added after runs were recorded: to_dict leaves them out while they hold their defaults (and
 # config_flags too, so a plan line of such a config is as before).
-OMITTED_AT_DEFAULT = ("fraction", "keep_best")
+OMITTED_AT_DEFAULT = ("fraction", "keep_best", "table_data")
 
 
 def eval_schedule(steps: int, evals: int) -> list[int]:
@@ -272,8 +286,10 @@ def variant_name(config: GPTConfig, table_label: str | None = None) -> str:
     if config.position != "learned":
         parts.append(f"pos-{config.position}")
     name = "-".join(parts) if parts else "learned"
+    if config.table_data != "run":  # a table from other text than the whole train split
+        parts.append({"fraction": "sametext", "table-corpus": "transfer"}[config.table_data])
     if config.fraction != 1.0:  # a run on part of the train split never shares the full-data run's folder
-        name += f"-frac{config.fraction:g}"
+        name += f"-{fraction_label(config.fraction)}"
     return name
 
 

@@ -8,8 +8,6 @@ Evaluation uses fixed, non-overlapping windows.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
@@ -56,32 +54,3 @@ def frequent_ids(counts: np.ndarray, k: int) -> np.ndarray:
     mask = np.zeros(len(counts), dtype=bool)
     mask[np.argsort(-np.asarray(counts), kind="stable")[:k]] = True
     return mask
-
-
-FRACTION_STREAM = 0x66726163  # "frac": keeps the document choice's stream apart from the batches'
-
-
-def fraction_ids(train_ids: np.ndarray, eos_id: int, fraction: float, seed: int) -> np.ndarray:
-    """The train ids of a run that trains on ``fraction`` of the train split's documents.
-
-    The split is cut into documents at ``<eos>`` (which ends every document); their indices are permuted by a
-    generator seeded by ``(seed, FRACTION_STREAM)`` and the first ``ceil(fraction x documents)`` of that
-    permutation are kept, in corpus order, whole (each with its ``<eos>``). The choice depends on the seed and
-    the corpus alone, so every arm of one seed trains on the same documents, and a smaller fraction's documents
-    are a prefix of the permutation, hence inside a larger one's. ``fraction == 1`` returns ``train_ids``
-    itself (the very array object), so a full-data run is the run it was before fractions existed.
-    """
-    if fraction == 1.0:
-        return train_ids
-    if not (math.isfinite(fraction) and 0.0 < fraction < 1.0):
-        raise InputError(f"fraction must be a finite number in (0, 1], got {fraction}")
-    ids = np.asarray(train_ids)
-    ends = np.flatnonzero(ids == eos_id) + 1  # one past each document's <eos>
-    if len(ends) == 0 or ends[-1] != len(ids):
-        ends = np.append(ends, len(ids))  # trailing ids without an <eos>: a last document all the same
-    lengths = np.diff(ends, prepend=0)
-    n_docs = len(ends)
-    keep = max(1, math.ceil(round(fraction * n_docs, 9)))  # round: 0.07 x 100 is 7, not 7.000000000000001
-    chosen = np.zeros(n_docs, dtype=bool)
-    chosen[np.random.default_rng([seed, FRACTION_STREAM]).permutation(n_docs)[:keep]] = True
-    return ids[np.repeat(chosen, lengths)]

@@ -33,11 +33,14 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def load_table(table: str, run_dir: str | Path, seed: int = 0):
+def load_table(table: str, run_dir: str | Path, seed: int = 0, data: str = "run", fraction: float = 1.0):
     """Load the EmbeddingTable named ``table`` and its path.
 
-    A method name (``skipgram``) is the run's table trained with ``seed`` (``embeddings/<table>.npz`` for
-    seed 0, ``embeddings/seed<k>/<table>.npz`` otherwise; its recorded seed must be ``seed``); anything else
+    A method name (``skipgram``) is one of the run's tables trained with ``seed``, on the text ``data`` says
+    (:attr:`gpt.config.GPTConfig.table_data`): ``run``, the whole train split (``embeddings/<table>.npz`` for
+    seed 0, ``embeddings/seed<k>/<table>.npz`` otherwise); ``fraction``, the documents seed ``seed`` chooses
+    as ``fraction`` of it (``embeddings/frac<F>/...``); ``table-corpus``, the corpus prepared in
+    ``<run>/table-corpus`` (its ``embeddings/...``). The table's recorded seed must be ``seed``. Anything else
     is a vector file (:func:`gpt.config.is_run_table`).
     """
     from vectors import EmbeddingTable
@@ -48,7 +51,10 @@ def load_table(table: str, run_dir: str | Path, seed: int = 0):
         if not path.is_file():
             raise InputError(f"no vector file {table}")
         return load_vectors(path, format="auto"), path
-    native = RunLayout(run_dir).table(table, seed)
+    layout = RunLayout(run_dir)
+    native = {"run": lambda: layout.table(table, seed),
+              "fraction": lambda: layout.table(table, seed, fraction=fraction),
+              "table-corpus": lambda: layout.table_corpus.table(table, seed)}[data]()
     if native.is_file():
         loaded = EmbeddingTable.load(native)
         made_with = loaded.meta.get("config", {}).get("seed", seed)
@@ -56,6 +62,9 @@ def load_table(table: str, run_dir: str | Path, seed: int = 0):
             raise InputError(f"{native} was trained with seed {made_with}, not {seed}; "
                              f"retrain it (`python -m pipelines.pretrain --seed {seed} --force`)")
         return loaded, native
+    if data != "run":
+        raise InputError(f"no table {table!r} pretrained on the {data} text: {native} is missing (the data sweep, "
+                         "`python -m pipelines.datasweep`, pretrains it)")
     hint = "make pretrain" if seed == 0 else f"python -m pipelines.pretrain --seed {seed}"
     raise InputError(f"no table {table!r} in the run: {native} is missing (run `{hint}`); a vector file is "
                      "named with its suffix (vectors.txt)")

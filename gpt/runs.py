@@ -207,19 +207,25 @@ def plan_run(run_dir: str | Path, config: GPTConfig, variant: str | None = None,
     if config.tokens < config.tokens_per_step:
         raise InputError(f"--tokens {config.tokens:,} is less than one step of --batch-size x --context = "
                          f"{config.tokens_per_step:,} tokens; raise --tokens or lower those")
-    aligned = source = None
+    aligned = source = corpus = None
     files = run_files(run_dir, config, variant)
     if config.embedding != "learned":
         if table is None:
-            table, path = load_table(config.table, run_dir, config.trainer_seed)
+            table, path = load_table(config.table, run_dir, config.trainer_seed, config.table_data,
+                                     config.fraction)
             source = {"file": _relative(path, run_dir), "file_sha256": file_sha256(path)}
         aligned = align_table(table, prepared.vocab.tokens, config, prepared.vocab.specials)
         scale = f", rows rescaled x{aligned.rescale_factor:.4g}" if aligned.rescale_factor is not None else ""
         log(f"table {config.table}: {int(aligned.found.sum()):,} of {len(aligned.found):,} vocabulary words "
             f"({aligned.coverage:.1%}), dim {aligned.dim}{scale}")
         trained_on = table.meta.get("corpus_hash")
-        if trained_on and trained_on != prepared.content_hash:
+        if config.table_data != "run":  # pretrained on other text on purpose: the run records which
+            corpus = {"corpus_hash": trained_on, "tokens": table.meta.get("tokens"),
+                      "vocab_coverage": aligned.coverage}
+        elif trained_on and trained_on != prepared.content_hash:
             warn(f"warning: table {config.table} was trained on another corpus ({trained_on[:12]}, this one "
                  f"is {prepared.content_hash[:12]}); it covers {aligned.coverage:.1%} of the vocabulary")
     record = make_record(config, files.directory.parent.name, len(prepared.vocab), prepared.content_hash, aligned, source)
+    if corpus is not None:  # only for tables of other text, so the records of earlier runs stay as they were
+        record["table"]["corpus"] = corpus
     return PlannedRun(prepared, config, files, record, aligned)

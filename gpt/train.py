@@ -6,9 +6,10 @@ weights once done), ``curve.csv`` (``tokens,step,val_loss,val_ppl,train_loss,lr,
 geometrically spaced steps, :meth:`GPTConfig.eval_steps`) and ``result.json`` (test loss and perplexity, also
 split by frequent and rare target words; ``train_seconds``, the time spent in training steps, and
 ``eval_seconds``, in the curve's evaluations; tokens; parameters; ``trainable_token_rows``; ``fraction`` and
-``train_tokens``, the share of the train split's documents trained on (:func:`gpt.data.fraction_ids`) and their
-ids; under a fraction, also the test loss on targets rare in it; with ``keep_best``, the test loss of the
-state at the best val evaluation, which the checkpoint keeps).
+``train_tokens``, the share of the train split's documents trained on (:func:`corpus.fraction.fraction_ids`)
+and their ids; under a fraction or with ``keep_best``, the test loss on targets rare in those ids; with
+``keep_best``, the test loss of the state at the best val evaluation, which the checkpoint keeps; for a table
+not pretrained on the whole train split, ``table_corpus``: what it was pretrained on).
 A finished run with the same record is skipped; an unfinished one resumes from its checkpoint, seeing the
 same batches and dropout masks it would have seen without the interruption.
 
@@ -31,17 +32,17 @@ from tqdm import tqdm
 
 from base.atomic import atomic_file, write_json
 from base.errors import InputError
+from corpus.fraction import RARE_IN_FRACTION, fraction_ids
 from gpt import distributed
 from gpt.checkpoint import read_checkpoint, save_checkpoint
 from gpt.config import FORMAT_VERSION, GPTConfig
-from gpt.data import batch_offsets, eval_windows, fraction_ids, frequent_ids, get_batch
+from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch
 from gpt.embedding import AlignedTable
 from gpt.model import GPT, seeded_generator
 from gpt.runs import RunFiles, _stderr, check_run_directory, curve_digest, finished_result, plan_run
 
 CURVE_COLUMNS = ("tokens", "step", "val_loss", "val_ppl", "train_loss", "lr", "seconds")
 EVAL_BATCH = 16  # windows per forward pass when evaluating (16 x 128 x 10k logits: 84 MB)
-RARE_IN_FRACTION = 10  # a test target seen fewer times in a fraction's train ids is rare in it
 
 
 def lr_at(config: GPTConfig, step: int) -> float:
@@ -268,8 +269,9 @@ def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dic
     """Test loss (all of the test split; also on frequent and rare target words) into ``result.json``.
 
     ``world_size``: the processes that trained it (``tokens_per_second`` counts all of them). ``train_ids``:
-    the ids the run trained on (its fraction of the train split). ``best``: with ``keep_best``, the state of
-    the best val evaluation, whose test loss is reported too.
+    the ids the run trained on (its fraction of the train split), whose rare words (fewer than
+    RARE_IN_FRACTION times in them) get a test loss of their own. ``best``: with ``keep_best``, the state of
+    the best val evaluation, whose test loss (and rare-word loss) is reported too.
     """
     windows = eval_windows(prepared.test_ids, config.context, None, "test")
     losses = token_losses(model, windows, EVAL_BATCH, device).numpy().astype(np.float64)  # (n, T)
@@ -311,20 +313,23 @@ def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dic
         "fraction": config.fraction,
         "train_tokens": int(len(train_ids)),  # the ids batches are drawn from
     }
-    if config.fraction < 1.0:  # targets the fraction's train ids hold fewer than RARE_IN_FRACTION times
-        counts = np.bincount(np.asarray(train_ids), minlength=record["vocab_size"])
-        rare = counts[windows[:, 1:]] < RARE_IN_FRACTION
+    # targets the run's train ids (its fraction) hold fewer than RARE_IN_FRACTION times; a default run's
+    # result keeps the keys it had before fractions existed
+    rare = np.bincount(np.asarray(train_ids), minlength=record["vocab_size"])[windows[:, 1:]] < RARE_IN_FRACTION
+    if config.fraction < 1.0 or config.keep_best:
         result["test_loss_rare_in_fraction"] = mean(rare)
         result["rare_in_fraction_share"] = float(rare.mean())
+    if record["table"] is not None and "corpus" in record["table"]:
+        result["table_corpus"] = record["table"]["corpus"]  # what the table was pretrained on
     if config.keep_best:
         if best is None:
             raise InputError(f"{files.directory}: the checkpoint holds no best evaluation; rerun with --fresh")
         best_model = copy.deepcopy(model)
         best_model.load_state_dict(best["model"])
-        best_loss = float(token_losses(best_model, windows, EVAL_BATCH, device).numpy().astype(np.float64).mean())
+        losses = token_losses(best_model, windows, EVAL_BATCH, device).numpy().astype(np.float64)  # (n, T)
         del best_model
-        result.update(test_loss_best_val=best_loss, best_val_step=int(best["step"]),
-                      best_val_loss=float(best["val_loss"]))
+        result.update(test_loss_best_val=float(losses.mean()), best_val_step=int(best["step"]),
+                      best_val_loss=float(best["val_loss"]), test_loss_rare_in_fraction_best_val=mean(rare))
     write_json(files.result, result)
     return result
 

@@ -14,7 +14,7 @@ import click
 from base.errors import InputError
 from base.locks import run_lock
 from pipelines.common import TokenCount, handle_errors, main_entry, resolve_device, run_dir_option, show_progress
-from pipelines.options import given, study_options
+from pipelines.options import given, plan_option, study_options
 from study.compare import DEFAULT_TOKENS, run_compare
 
 
@@ -25,9 +25,7 @@ from study.compare import DEFAULT_TOKENS, run_compare
 @click.option("--positions", is_flag=True, help="Compare position embeddings (learned tokens) instead.")
 @click.option("--controls", is_flag=True, help="Add shuffled-init and glove-init-raw.")
 @study_options
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write one self-contained train_gpt command per run still to train into this file (for a "
-                   "SLURM array, GNU parallel, ...) instead of training; rerun without --plan to summarize.")
+@plan_option
 @handle_errors
 def cli(run_dir: Path, seeds: int, tokens: int, positions: bool, controls: bool, dim: int, x_max: float | None,
         device: str, fresh: bool, jobs: int | str, threads_per_run: int | None, plan_file: Path | None,

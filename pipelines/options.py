@@ -14,19 +14,19 @@ from base.layout import RunLayout
 from corpus.prepare import PrepareConfig, ensure_prepared
 from corpus.prepared import PreparedCorpus
 from corpus.sources import resolve_sources
-from gpt.config import POSITIONS, GPTConfig
+from gpt.config import POSITIONS, TABLE_DATA, GPTConfig
 from pipelines.common import COUNT, SEED, TokenCount, show_progress
 from study.scheduler import AUTO
 from study.stats import DEFAULT_MARGIN
 from study.sweep import DEFAULT_BUDGETS
 
 _TYPES = {"tokens": TokenCount(), "seed": SEED, "table_seed": SEED,
-          "position": click.Choice(POSITIONS)}
+          "position": click.Choice(POSITIONS), "table_data": click.Choice(TABLE_DATA)}
 _METAVARS = {"embedding": "learned|init:TABLE|frozen:TABLE"}
 # what a study sets itself: the arm's embedding and position, the seed, the budget, and d_model (--dim); and
-# the data-size settings, which compare's and sweep's summaries do not record (the data-size study will)
+# the data-size settings, which compare's and sweep's summaries do not record (the data sweep sets them)
 STUDY_SETS = ("embedding", "table", "table_seed", "rescale", "project", "position", "seed", "tokens", "d_model",
-              "fraction", "keep_best")
+              "fraction", "keep_best", "table_data")
 
 
 def _field_option(field: dataclasses.Field, study: bool):
@@ -102,6 +102,54 @@ def parse_budgets(value: str) -> list[int]:
         except click.BadParameter as exc:
             raise InputError(f"--budgets: {exc.message}") from None
     return sorted(set(budgets))
+
+
+def parse_fractions(value: str, flag: str = "--fractions") -> list[float]:
+    """``"1/16,1/8,0.5,1"`` -> sorted distinct fractions in (0, 1]; InputError for anything else."""
+    from fractions import Fraction
+
+    parts = [p.strip() for p in str(value).split(",") if p.strip()]
+    if not parts:
+        raise InputError(f"{flag} takes a comma list of fractions of the train split (e.g. 1/16,1/4,1), got {value!r}")
+    fractions = []
+    for part in parts:
+        try:
+            number = Fraction(part)
+        except (ValueError, ZeroDivisionError):
+            raise InputError(f"{flag}: {part!r} is not a number (write 1/8 or 0.125)") from None
+        if not 0 < number <= 1:
+            raise InputError(f"{flag}: {part} is not a fraction in (0, 1] of the train split")
+        fractions.append(float(number))
+    return sorted(set(fractions))
+
+
+plan_option = click.option(
+    "--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write one self-contained train_gpt command per run still to train into this file (for a SLURM array, "
+         "GNU parallel, ...) instead of training; rerun without --plan to summarize.")
+
+
+def prepare_table_corpus(run_dir: Path, spec: str, sources: list, fresh: bool, quiet: bool) -> PreparedCorpus:
+    """Prepare (or reuse) the corpus of ``--table-corpus SPEC`` (its ``sources``, resolved by the caller
+    before anything is written) in ``<run>/table-corpus/corpus`` with prepare's defaults (its own
+    vocabulary); InputError when the run already holds a table corpus of other text (unless ``fresh``)."""
+    from corpus.prepare import input_fingerprint
+    from corpus.prepared import read_manifest
+
+    config = PrepareConfig()
+    out = RunLayout(run_dir).table_corpus.corpus
+    if not fresh and (out / "manifest.json").is_file():
+        try:
+            theirs = read_manifest(out).get("input_fingerprint")
+        except InputError:
+            theirs = None  # damaged: prepared anew below
+        if theirs is not None and theirs != input_fingerprint(sources, config):
+            raise InputError(f"{out} holds a table corpus prepared from other text than {spec}; pass --fresh to "
+                             "replace it (its transfer runs then train again), or use another --run-dir")
+    prepared, built = ensure_prepared(sources, out, config, progress=show_progress(quiet))
+    if built:
+        click.echo(f"prepared the table corpus: {prepared.path} ({describe(prepared)})")
+    return prepared
 
 
 def prepare_options(func=None, *, seed_flag: str = "--seed"):

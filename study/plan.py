@@ -50,6 +50,21 @@ def sweep_cells(arms: list, budgets: list[int], seeds: int, base: GPTConfig) -> 
             for budget in budgets for seed in range(seeds) for arm in arms]
 
 
+def datasweep_cells(arms: list, fractions: dict, seeds: int, base: GPTConfig, tokens: dict,
+                    table_corpus: bool) -> list[Cell]:
+    """Every (fraction, seed, arm) of a data sweep, smallest fraction first: arm ``a`` trains at the fractions
+    ``fractions[a.name]``, in ``<arm>@frac<F>``, for ``tokens[(fraction, seed)]`` tokens (its epochs of that
+    fraction's documents), keeping its best val state."""
+    from base.layout import fraction_label
+    from study.variants import datasweep_fields
+
+    every = sorted({f for fs in fractions.values() for f in fs})
+    return [Cell(f"{arm.name} seed {seed} at fraction {fraction:g}", f"{arm.name}@{fraction_label(fraction)}",
+                 base.replace(seed=seed, tokens=tokens[(fraction, seed)], keep_best=True,
+                              **datasweep_fields(arm, fraction, table_corpus)))
+            for fraction in every for seed in range(seeds) for arm in arms if fraction in fractions[arm.name]]
+
+
 def plan(run_dir: Path, prepared, cells: list[Cell], fresh: bool = False, log=print, warn=None,
          table_lines: bool = True) -> list[tuple[str, PlannedRun]]:
     """(label, planned run) for every cell, in order: tables found and aligned, and no finished run of other

@@ -1,6 +1,6 @@
 """The run's report (``eval/report.md`` and ``report.json``): intrinsic scores of every table, their nearest
 neighbours, the GPT comparisons, whether intrinsic quality predicted what helped the GPT, the budget sweep
-when the run has one, and samples.
+and the data sweep when the run has them, and samples.
 
 Everything is read from the run's files; nothing is trained here. Plots are written beside the report.
 """
@@ -56,7 +56,8 @@ def read_summary(path: Path, render_section) -> dict | None:
         render_section(summary)
     except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise InputError(f"{path} is damaged ({type(exc).__name__}: {exc}); rerun the study that wrote it "
-                         "(make compare, make compare-positions or make sweep) to write it again") from None
+                         "(make compare, make compare-positions, make sweep or make datasweep) to write it "
+                         "again") from None
     return summary
 
 
@@ -199,6 +200,11 @@ def render(report: dict) -> str:
 
         lines += ["## When does a pretrained table stop helping?", ""]
         lines += render_sweep(report["sweep"]).splitlines()[2:]  # without its own title
+    if report.get("datasweep"):
+        from study.datasweep_summary import render_datasweep
+
+        lines += ["## How much text is a table worth?", ""]
+        lines += render_datasweep(report["datasweep"]).splitlines()[2:]  # without its own title
     if report["samples"]:
         lines += ["## Samples", "", f"Prompt: “{report['sample_prompt']}”; seed-0 model of each variant, "
                                    f"temperature 0.8, top-k 40, sampling seeds 0-2.", ""]
@@ -215,6 +221,7 @@ def write_report(run_dir: Path, tables: dict) -> dict:
 
     layout = RunLayout(run_dir)
     out = layout.eval
+    from study.datasweep_summary import render_datasweep
     from study.sweep_summary import render_sweep
 
     # every input is read and checked before anything is written: a damaged summary leaves the old report
@@ -222,6 +229,7 @@ def write_report(run_dir: Path, tables: dict) -> dict:
                            lambda s: (_compare_section("", s, ""), intrinsic_vs_gpt(tables, s)))
     positions = read_summary(layout.compare_positions / "summary.json", lambda s: _compare_section("", s, ""))
     sweep = read_summary(layout.sweep / "summary.json", render_sweep)
+    datasweep = read_summary(layout.datasweep / "summary.json", render_datasweep)
     if layout.manifest.is_file():
         counts = read_manifest(layout.corpus)["counts"]
         corpus = (f"Corpus: vocabulary {counts['vocab_size']:,}; train {counts['tokens']['train']:,}, "
@@ -232,13 +240,15 @@ def write_report(run_dir: Path, tables: dict) -> dict:
     report = {
         "format_version": REPORT_FORMAT_VERSION, "run_dir": str(run_dir), "corpus": corpus,
         "tables": tables, "neighbours": neighbours_of_tables(run_dir, list(tables)),
-        "compare": compare, "compare_positions": positions, "sweep": sweep, "intrinsic_vs_gpt": link,
+        "compare": compare, "compare_positions": positions, "sweep": sweep, "datasweep": datasweep,
+        "intrinsic_vs_gpt": link,
         "sample_prompt": SAMPLE_PROMPT, "samples": samples_of_variants(run_dir, compare),
     }
     text = render(report)
     for source, name in ((layout.compare / "curves.png", "curves.png"),
                          (layout.compare_positions / "curves.png", "curves-positions.png"),
-                         (layout.sweep / "sweep.png", "sweep.png")):
+                         (layout.sweep / "sweep.png", "sweep.png"),
+                         (layout.datasweep / "datasweep.png", "datasweep.png")):
         if source.is_file():
             with atomic_path(out / name) as tmp:
                 shutil.copyfile(source, tmp)

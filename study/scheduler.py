@@ -179,7 +179,9 @@ class _Progress:
         elapsed = time.perf_counter() - self.started
         eta = elapsed / self.done * (self.todo - self.done) if self.done else 0.0
         how = "done before" if seconds is None else f"{seconds:.0f} s"
-        self.log(f"[{self.count}/{self.total}] {label}: test loss {result['test_loss']:.4f}, {how}, "
+        best = result.get("test_loss_best_val")
+        best = "" if best is None else f" (at its best val evaluation {best:.4f})"
+        self.log(f"[{self.count}/{self.total}] {label}: test loss {result['test_loss']:.4f}{best}, {how}, "
                  f"ETA {eta / 60:.0f} min")
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from base.atomic import atomic_file, atomic_path, write_json
 from study import format as fmt
 from study.compare_summary import EQUIVALENCE, INTERVAL_COVERS, TABLE_SEEDS, _stat
+from study.plots import plot_differences, write_study
 from study.stats import ALPHA, BETTER, DEFAULT_MARGIN, equivalent_size, holm, paired_difference
 
 SWEEP_FORMAT_VERSION = 2  # 2: equivalence margins, crossover from the adjusted verdicts, effective budgets
@@ -107,46 +107,17 @@ def render_sweep(summary: dict) -> str:
 def plot_sweep(path: Path, summary: dict) -> None:
     """Difference from the baseline against the budget (log axis), one line per arm with its interval as a
     band, a zero line; epochs of the train split on the top axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     budgets, train_tokens = summary["budgets"], summary["train_tokens"]
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
-    ax.axhline(0.0, color="grey", linewidth=1.0)
-    margin = summary.get("margin")
-    if margin:
-        ax.axhspan(-margin, margin, color="grey", alpha=0.12, label=f"±{margin:g} margin")
-    for arm, row in summary["arms"].items():
-        if arm == summary["baseline"]:
-            continue
-        diffs = [row["budgets"][str(b)]["difference"] for b in budgets]
-        line, = ax.plot(budgets, [d["mean"] for d in diffs], marker="o", label=arm)
-        if all(d["ci_low"] is not None for d in diffs):
-            ax.fill_between(budgets, [d["ci_low"] for d in diffs], [d["ci_high"] for d in diffs],
-                            color=line.get_color(), alpha=0.18)
-    ax.set_xscale("log")
-    ax.set_xlabel("training tokens per run (log scale)")
-    ax.set_ylabel(f"test loss minus {summary['baseline']} (nats/token)")
-    top = ax.secondary_xaxis("top", functions=(lambda t: t / train_tokens, lambda e: e * train_tokens))
-    top.set_xlabel("epochs of the train split")
-    ax.set_title(f"Pretrained tables against the learned embedding, {summary['seeds']} seed(s), 95% intervals")
-    ax.grid(alpha=0.3)
-    if len(summary["arms"]) > 1 or margin:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    series = {arm: (budgets, [row["budgets"][str(b)]["difference"] for b in budgets])
+              for arm, row in summary["arms"].items() if arm != summary["baseline"]}
+    plot_differences(path, series, summary.get("margin"), "training tokens per run (log scale)",
+                     f"test loss minus {summary['baseline']} (nats/token)",
+                     ("epochs of the train split", lambda t: t / train_tokens, lambda e: e * train_tokens),
+                     f"Pretrained tables against the learned embedding, {summary['seeds']} seed(s), 95% intervals")
 
 
 def write_sweep(out: Path, arms, budgets, results, base, seeds: int, train_tokens: int, device: str,
                 margin: float = DEFAULT_MARGIN) -> dict:
     """Write summary.json, summary.md and sweep.png into ``out``; return the summary."""
     summary = summarize_sweep(arms, budgets, results, base, seeds, train_tokens, device, margin)
-    write_json(out / "summary.json", summary)
-    with atomic_file(out / "summary.md", "w", encoding="utf-8") as handle:
-        handle.write(render_sweep(summary))
-    plot_sweep(out / "sweep.png", summary)
-    return summary
+    return write_study(out, summary, render_sweep(summary), plot_sweep, "sweep.png")

@@ -111,12 +111,14 @@ def _settings(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in UP_TO_DATE_IGNORES}
 
 
-def table_state(layout: RunLayout, method: str, seed: int, config_dict: dict, corpus_hash: str) -> TableState:
-    """Compare the table files of ``method`` and ``seed`` with the table ``config_dict`` would make on the
-    corpus of ``corpus_hash``; the table itself is loaded, so a truncated file is never taken as current."""
+def table_state(layout: RunLayout, method: str, seed: int, config_dict: dict, corpus_hash: str,
+                fraction: float = 1.0) -> TableState:
+    """Compare the table files of ``method``, ``seed`` and ``fraction`` with the table ``config_dict`` would
+    make on the corpus of ``corpus_hash``; the table itself is loaded, so a truncated file is never taken as
+    current."""
     from vectors import EmbeddingTable
 
-    npz, report_path = layout.table(method, seed), layout.table(method, seed, ".json")
+    npz, report_path = (layout.table(method, seed, suffix, fraction) for suffix in (".npz", ".json"))
     if not npz.exists() and not report_path.exists():
         return TableState(MISSING)
     if not npz.exists() or not report_path.exists():
@@ -161,22 +163,23 @@ def train_tables(run_dir: Path, prepared: "PreparedCorpus", methods: list[str], 
 
 
 def train_table(run_dir: Path, prepared: "PreparedCorpus", method: str, config, force: bool = False,
-                progress: bool = False, log=print) -> dict:
-    """Train (or find up to date) one table of ``config`` into the run's directory for ``config.seed``
-    (:meth:`base.layout.RunLayout.tables`): .npz, .txt and .json; return its report."""
+                progress: bool = False, log=print, fraction: float = 1.0) -> dict:
+    """Train (or find up to date) one table of ``config`` into the run's directory for ``config.seed`` and
+    ``fraction`` (:meth:`base.layout.RunLayout.tables`; ``prepared`` is then the fraction's
+    :func:`corpus.fraction.fraction_view`): .npz, .txt and .json; return its report."""
     from base.atomic import write_json
     from vectors.formats import save_word2vec
 
     layout = RunLayout(run_dir)
-    npz, txt, report = (layout.table(method, config.seed, suffix) for suffix in (".npz", ".txt", ".json"))
+    npz, txt, report = (layout.table(method, config.seed, suffix, fraction) for suffix in (".npz", ".txt", ".json"))
     if not force:  # --force retrains whatever is there, so the files need not be read
-        state = table_state(layout, method, config.seed, config.to_dict(), prepared.content_hash)
+        state = table_state(layout, method, config.seed, config.to_dict(), prepared.content_hash, fraction)
         if state.kind == CURRENT:
             log(f"{method}: up to date ({npz})")
             return state.report
         if state.kind == DAMAGED:
             log(f"{method}: {npz} is damaged ({state.why}); training it again")
-    checkpoints = layout.checkpoints(method, config.seed)
+    checkpoints = layout.checkpoints(method, config.seed, fraction)
     if force:
         shutil.rmtree(checkpoints, ignore_errors=True)  # --force trains from scratch, not from the last epoch
     table = train_method(method, prepared, config, checkpoint_dir=checkpoints, progress=progress)
@@ -193,9 +196,10 @@ def train_table(run_dir: Path, prepared: "PreparedCorpus", method: str, config, 
 
 
 def ensure_tables(run_dir: Path, prepared: "PreparedCorpus", variants: list, seeds: int, dim: int,
-                  x_max: float | None, log, threads: int | None = None, fresh: bool = False) -> dict[str, list[dict]]:
+                  x_max: float | None, log, threads: int | None = None, fresh: bool = False,
+                  fractions: tuple = (1.0,), settings_from: Path | None = None) -> dict[str, list[dict]]:
     """Make sure the run has, for every seed k of the study, the tables the variants need trained with seed
-    k on this very corpus; returns each needed method's reports, one per seed.
+    k on this very corpus; returns each needed method's reports, one per seed (per fraction, then seed).
 
     Seed 0's table (``embeddings/<method>.npz``, what ``make pretrain`` wrote) keeps its settings, but must
     have dim ``dim`` (and, for GloVe, ``x_max`` when given). A table trained on another corpus (stale) is
@@ -203,32 +207,42 @@ def ensure_tables(run_dir: Path, prepared: "PreparedCorpus", variants: list, see
     (10 when not given). The other seeds' tables are trained with seed 0's very config, only the seed changed,
     so the tables differ by their randomness; ``threads`` (a study's ``--threads-per-run``), when given, is
     the thread count of every table trained here, so that the study's thread rule covers its tables too.
+    ``fractions`` below 1: tables of the same config pretrained on that fraction of the train split (the
+    documents seed k chooses, :func:`corpus.fraction.fraction_view`), so they differ from the run's tables by
+    their text alone. ``settings_from``: the run directory whose seed-0 tables give the config (default: this
+    one), so a second corpus's tables (``table-corpus/``) are made with the run's settings.
     Every table is checked before any is trained: a damaged one, or one of other settings where a seed's
     table belongs (unless ``fresh``), is one line naming the file and the remedy.
     """
+    from corpus.fraction import fraction_view
+
     needed = {v.table for v in variants if v.table}
     methods = [m for m in METHODS if m in needed or (SHUFFLED_TABLE in needed and m == "skipgram")]
     layout = RunLayout(run_dir)
-    configs = {m: _seed0_config(layout, m, dim, x_max, threads) for m in methods}
-    wanted = []  # (method, config, state) of every seed's table, all checked before any is trained
-    for seed in range(seeds):
-        for method in methods:
-            config = dataclasses.replace(configs[method], seed=seed)
-            state = table_state(layout, method, seed, config.to_dict(), prepared.content_hash)
-            if state.kind == DAMAGED and not fresh:
-                raise InputError(f"{layout.table(method, seed)} is damaged ({state.why}): retrain it with "
-                                 f"{retrain_hint(method, seed)} or pass --fresh")
-            if state.kind == OTHER and not fresh:
-                raise InputError(f"{layout.table(method, seed)} holds a table of other settings ({state.why}); "
-                                 "pass --fresh to replace it, or use another --run-dir")
-            wanted.append((method, config, state))
+    settings = RunLayout(settings_from or run_dir)
+    configs = {m: _seed0_config(settings, m, dim, x_max, threads) for m in methods}
+    wanted = []  # (method, config, fraction, corpus, state) of every table, all checked before any is trained
+    for fraction in fractions:
+        for seed in range(seeds):
+            corpus = fraction_view(prepared, fraction, seed)
+            for method in methods:
+                config = dataclasses.replace(configs[method], seed=seed)
+                state = table_state(layout, method, seed, config.to_dict(), corpus.content_hash, fraction)
+                path = layout.table(method, seed, fraction=fraction)
+                if state.kind == DAMAGED and not fresh:
+                    hint = retrain_hint(method, seed) if fraction == 1.0 and settings_from is None else "delete it"
+                    raise InputError(f"{path} is damaged ({state.why}): {hint} or pass --fresh")
+                if state.kind == OTHER and not fresh:
+                    raise InputError(f"{path} holds a table of other settings ({state.why}); pass --fresh to "
+                                     "replace it, or use another --run-dir")
+                wanted.append((method, config, fraction, corpus, state))
     reports = {m: [] for m in methods}
-    for method, config, state in wanted:
+    for method, config, fraction, corpus, state in wanted:
         if state.kind == CURRENT:
-            log(f"{method}: up to date ({layout.table(method, config.seed)})")
+            log(f"{method}: up to date ({layout.table(method, config.seed, fraction=fraction)})")
             reports[method].append(state.report)
         else:
-            reports[method].append(train_table(run_dir, prepared, method, config, log=log))
+            reports[method].append(train_table(run_dir, corpus, method, config, log=log, fraction=fraction))
     if SHUFFLED_TABLE in needed:
         for seed in range(seeds):
             write_shuffled_table(run_dir, seed, log)

@@ -4,7 +4,9 @@ Names (``docs/conventions.md``): ``learned`` (the baseline), ``<method>-init`` a
 cbow, skipgram and glove; the controls ``shuffled-init`` (skip-gram rows permuted among the words: same
 scale, no meaning) and ``glove-init-raw`` (GloVe not rescaled); the position variants ``pos-learned``,
 ``pos-sinusoidal``, ``pos-rope``, ``pos-alibi`` and ``pos-none`` (learned tokens; ``pos-learned`` is then
-the baseline).
+the baseline). The data sweep's arms (:func:`datasweep_arms`): ``learned``, ``<method>-init`` and
+``<method>-frozen`` with tables pretrained on the very text the GPT trains on (its fraction), and
+``<method>-init-transfer`` and ``<method>-frozen-transfer`` with tables from more text than the GPT sees.
 """
 
 from __future__ import annotations
@@ -48,9 +50,35 @@ def known_arms() -> dict[str, Variant]:
     return {v.name: v for v in token_variants(controls=True) + position_variants()}
 
 
-def parse_arms(value: str) -> list[Variant]:
-    """``learned`` first, then the named arms in the given order; InputError naming the known ones."""
-    arms = known_arms()
+SAME_TEXT, TRANSFER = "fraction", "table-corpus"  # a data-sweep arm's table_data; see datasweep_fields
+
+
+def datasweep_arms() -> dict[str, Variant]:
+    """Every arm the data sweep knows, by name; ``table_data`` says where the table's text comes from."""
+    arms = [Variant("learned", {"embedding": "learned"})]
+    for method in METHODS:
+        for mode in ("init", "frozen"):
+            arms += [Variant(f"{method}-{mode}", {"embedding": mode, "table": method, "table_data": SAME_TEXT}),
+                     Variant(f"{method}-{mode}-transfer", {"embedding": mode, "table": method,
+                                                            "table_data": TRANSFER})]
+    return {arm.name: arm for arm in arms}
+
+
+def datasweep_fields(arm: Variant, fraction: float, table_corpus: bool) -> dict:
+    """The GPT config fields of a data-sweep arm at ``fraction``: same-text tables are the fraction's own
+    (the run's tables at fraction 1); transfer tables are the table corpus's when one is given, else the
+    run's (pretrained on the whole train split)."""
+    fields = dict(arm.fields, fraction=fraction)
+    data = fields.get("table_data")
+    if data == SAME_TEXT and fraction == 1.0 or data == TRANSFER and not table_corpus:
+        fields["table_data"] = "run"
+    return fields
+
+
+def parse_arms(value: str, known: dict[str, Variant] | None = None) -> list[Variant]:
+    """``learned`` first, then the named arms in the given order; InputError naming the known ones
+    (``known``: compare's arms, :func:`known_arms`, unless given)."""
+    arms = known if known is not None else known_arms()
     names = [n.strip() for n in str(value).split(",") if n.strip()]
     if not names:
         raise InputError(f"--arms takes a comma list of arm names (e.g. learned,glove-init), got {value!r}")

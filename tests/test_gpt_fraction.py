@@ -16,7 +16,7 @@ from base.errors import InputError
 from corpus import PreparedCorpus
 from gpt.checkpoint import read_checkpoint
 from gpt.config import GPTConfig, config_flags
-from gpt.data import fraction_ids
+from corpus.fraction import fraction_ids
 from gpt.runs import run_files
 from gpt.train import RunFiles, train_variant
 from tests.conftest import assert_one_line_error, run_cli
@@ -54,7 +54,7 @@ def val_losses(files: RunFiles) -> list[tuple[int, float]]:
 
 def test_a_default_config_records_exactly_the_old_keys():
     assert list(GPTConfig().to_dict()) == OLD_KEYS
-    assert [f.name for f in dataclasses.fields(GPTConfig)] == OLD_KEYS + ["fraction", "keep_best"]
+    assert [f.name for f in dataclasses.fields(GPTConfig)] == OLD_KEYS + ["fraction", "keep_best", "table_data"]
     assert GPTConfig.from_dict(GPTConfig().to_dict()) == GPTConfig()  # absent: the defaults
     assert GPTConfig(fraction=1.0).to_dict() == GPTConfig().to_dict()
     changed = GPTConfig(fraction=0.25, keep_best=True)

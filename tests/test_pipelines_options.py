@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from gpt.config import GPTConfig, config_flags, parse_embedding
-from pipelines import compare, sweep, train_gpt
+from pipelines import compare, datasweep, sweep, train_gpt
 from pipelines.options import STUDY_SETS
 
 RUN_ONLY = {"run_dir", "variant", "device", "threads", "compile_model", "fresh", "quiet", "stop_after"}
@@ -29,7 +29,7 @@ def test_every_config_field_has_a_flag_that_train_gpt_and_the_studies_offer():
         flag = field.metadata.get("flag")
         assert flag, f"GPTConfig.{field.name} has no flag"
         assert set(flag.split("/")) <= offered, f"train_gpt lacks {flag}"
-        for study in (compare.cli, sweep.cli):
+        for study in (compare.cli, sweep.cli, datasweep.cli):
             if field.name not in STUDY_SETS:
                 assert set(flag.split("/")) <= option_names(study), f"{study.name} lacks {flag}"
 
@@ -43,11 +43,15 @@ def test_a_config_with_every_field_changed_survives_its_flags():
                         fraction=0.375, keep_best=True)
     defaults = GPTConfig()
     unchanged = [f.name for f in dataclasses.fields(GPTConfig)
-                 if getattr(changed, f.name) == getattr(defaults, f.name) and f.name != "table_seed"]
-    assert unchanged == []  # the case covers every field (table_seed below)
+                 if getattr(changed, f.name) == getattr(defaults, f.name) and f.name not in ("table_seed", "table_data")]
+    assert unchanged == []  # the case covers every field (table_seed and table_data, of run tables, below)
     assert config_from_argv(config_flags(changed)) == changed
     with_seed = GPTConfig(embedding="init", table="skipgram", table_seed=2, seed=1)
     assert config_from_argv(config_flags(with_seed)) == with_seed
+    for data, fraction in (("fraction", 0.25), ("table-corpus", 1.0)):
+        other_text = GPTConfig(embedding="init", table="glove", table_data=data, fraction=fraction, keep_best=True)
+        assert config_from_argv(config_flags(other_text)) == other_text
+        assert f"--table-data {data}" in " ".join(config_flags(other_text))
     assert config_from_argv(config_flags(defaults)) == defaults
 
 

@@ -1,0 +1,131 @@
+"""The data sweep: the compare study across the GPT's data size, to find how much text a table is worth.
+
+Every arm trains on a fraction of the train split (:func:`corpus.fraction.fraction_ids`: a seeded, nested
+choice of whole documents, the same for every arm of one seed); the vocabulary and the val and test splits
+stay the corpus's own, so every test loss is on the same targets. A run trains for ``epochs`` of its own
+fraction and reports the test loss of its state at its best val evaluation (``test_loss_best_val``), the
+measure of this study: with little data a fixed budget would either stop early or overfit.
+
+``learned`` trains at every fraction (its curve over fractions is what the effective data is read off);
+the other arms at their fractions (by default those up to 1/4, where a table has the most to add). Arms
+``<method>-init``/``-frozen`` use tables pretrained on the very documents the GPT sees (same text, same
+trainer settings as the run's tables); ``<method>-init-transfer``/``-frozen-transfer`` use tables from more
+text: the run's own tables (the whole train split), or those of a second corpus prepared in
+``<run>/table-corpus/`` (its own vocabulary, aligned to the GPT's by word). Seed k of a table arm uses
+tables pretrained with seed k. A run lives in ``gpt/<arm>@frac<F>/seed<k>/``; everything is planned and
+checked before anything trains, finished runs are skipped and a killed sweep resumes.
+
+Output: ``runs/<name>/datasweep/`` ``summary.json`` (key ``fractions``; per arm and fraction
+``effective_data``), ``summary.md`` and ``datasweep.png`` (see :mod:`study.datasweep_summary`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from base.errors import InputError
+from base.layout import RunLayout
+from corpus.fraction import fraction_ids
+from corpus.prepared import PreparedCorpus
+from study.plan import datasweep_cells, plan
+from study.scheduler import train_planned
+from study.stats import DEFAULT_MARGIN
+from study.tables import ensure_tables
+from study.variants import SAME_TEXT, TRANSFER
+
+DEFAULT_FRACTIONS = "1/16,1/8,1/4,1/2,1"
+DEFAULT_ARMS = "learned,glove-init,glove-init-transfer"
+ARM_FRACTIONS_UP_TO = 0.25  # the table arms' default fractions: those of --fractions up to this
+DEFAULT_EPOCHS = 4.0  # of a run's own fraction; the best val state is kept, so overfitting late costs nothing
+DATASWEEP_EVALS = 48  # val evaluations per run unless --evals is given: the best state is picked among them
+
+
+def default_arm_fractions(fractions: list[float]) -> list[float]:
+    """The table arms' fractions when none are given: those up to :data:`ARM_FRACTIONS_UP_TO` (the
+    smallest fraction when none is that small)."""
+    return [f for f in fractions if f <= ARM_FRACTIONS_UP_TO] or fractions[:1]
+
+
+def arm_fractions(arms: list, fractions: list[float], table_fractions: list[float] | None) -> dict:
+    """Which fractions each arm trains at: learned at every one, the others at ``table_fractions``, which
+    must be among ``fractions`` (learned is needed at each, to pair with and to read effective data off)."""
+    chosen = default_arm_fractions(fractions) if table_fractions is None else table_fractions
+    outside = [f for f in chosen if f not in fractions]
+    if outside:
+        raise InputError(f"--arm-fractions {', '.join(f'{f:g}' for f in outside)} not among --fractions: learned "
+                         "trains at every --fractions value and each arm is paired with it")
+    return {arm.name: list(fractions) if arm.name == "learned" else sorted(chosen) for arm in arms}
+
+
+def run_tokens(prepared, fractions: list[float], seeds: int, epochs: float, tokens_per_step: int) -> dict:
+    """The budget of each (fraction, seed): ``epochs`` of that fraction's train ids, at least one step."""
+    tokens = {}
+    for fraction in fractions:
+        for seed in range(seeds):
+            n = len(fraction_ids(prepared.train_ids, prepared.vocab.eos_id, fraction, seed))
+            tokens[(fraction, seed)] = max(tokens_per_step, round(epochs * n))
+    return tokens
+
+
+def _ensure_arm_tables(run_dir: Path, prepared, arms: list, fractions: dict, seeds: int, base, x_max,
+                       threads, fresh: bool, table_corpus, log) -> None:
+    """Every table the arms need: same-text tables at each fraction (the run's own at 1), transfer tables
+    from the table corpus (same trainer settings as the run's tables) or the run's own."""
+    same = [a for a in arms if a.fields.get("table_data") == SAME_TEXT]
+    transfer = [a for a in arms if a.fields.get("table_data") == TRANSFER]
+    for arm in same:
+        ensure_tables(run_dir, prepared, [arm], seeds, base.d_model, x_max, log, threads, fresh,
+                      fractions=tuple(fractions[arm.name]))
+    if transfer and table_corpus is not None:
+        tc = RunLayout(run_dir).table_corpus.root
+        ensure_tables(tc, table_corpus, transfer, seeds, base.d_model, x_max, log, threads, fresh,
+                      settings_from=run_dir)
+    elif transfer:
+        ensure_tables(run_dir, prepared, transfer, seeds, base.d_model, x_max, log, threads, fresh)
+
+
+def describe_table_corpus(table_corpus, source: str) -> dict:
+    """What the summary records of the table corpus."""
+    counts = table_corpus.manifest["counts"]
+    return {"source": source, "corpus_hash": table_corpus.content_hash, "tokens": counts["tokens"]["train"],
+            "vocab_size": counts["vocab_size"]}
+
+
+def run_datasweep(run_dir: Path, arms: list, fractions: list[float], table_fractions: list[float] | None,
+                  seeds: int, base, epochs: float, x_max: float | None, device: str, fresh: bool, quiet: bool,
+                  jobs: int | str = 1, threads: int | None = None, plan_file: Path | None = None,
+                  table_corpus=None, table_corpus_source: str | None = None, log=print,
+                  margin: float = DEFAULT_MARGIN) -> dict | None:
+    """Tables, runs and summary of the data sweep (the caller holds the run's lock, and has prepared the
+    table corpus ``table_corpus`` from ``table_corpus_source`` when one was given); returns the summary, or
+    None after writing ``plan_file`` instead of training."""
+    from study.compare import write_plan
+    from study.datasweep_summary import write_datasweep
+
+    layout = RunLayout(run_dir)
+    prepared = PreparedCorpus.open(layout.corpus)
+    at = arm_fractions(arms, fractions, table_fractions)
+    tokens = run_tokens(prepared, fractions, seeds, epochs, base.tokens_per_step)
+    _ensure_arm_tables(run_dir, prepared, arms, at, seeds, base, x_max, threads, fresh, table_corpus, log)
+    cells = datasweep_cells(arms, at, seeds, base, tokens, table_corpus is not None)
+    planned = plan(run_dir, prepared, cells, fresh, log=log, warn=log, table_lines=False)
+    if plan_file is not None:
+        write_plan(plan_file, planned, device, fresh, log)
+        return None
+    results: dict = {}
+    for (_, run), result in zip(planned, train_planned(planned, device, quiet, fresh, log, jobs, threads)):
+        arm = run.record["variant"].split("@")[0]
+        results.setdefault(arm, {}).setdefault(run.config.fraction, []).append(result)
+    described = None if table_corpus is None else describe_table_corpus(table_corpus, table_corpus_source)
+    summary = write_datasweep(layout.datasweep, arms, fractions, results, base, seeds, epochs,
+                              len(prepared.train_ids), device, margin, described)
+    log(f"summary: {layout.datasweep / 'summary.md'}")
+    for arm, row in summary["arms"].items():
+        if arm == summary["baseline"]:
+            continue
+        for label, cell in row["fractions"].items():
+            found = cell["effective_data"]
+            worth = ("beyond the largest fraction" if found["value"] is None else
+                     f"learned matches it at {found['value']:.3g} of the train split")
+            log(f"  {arm:22s} at {label:>5s}: {cell['verdict']}, {worth}")
+    return summary

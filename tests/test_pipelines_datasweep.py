@@ -1,0 +1,211 @@
+"""The data sweep: fractions and arms parsed, every arm of a seed on the same documents, tables of the same
+text and of more text, a transfer table aligned by word, resume, plan, outputs, report, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from base.errors import InputError
+from pipelines.options import parse_fractions
+from study.datasweep import arm_fractions, default_arm_fractions
+from study.variants import datasweep_arms, parse_arms
+from tests.conftest import _snapshot, assert_one_line_error, run_cli, run_module
+
+TINY = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4", "--evals", "6",
+        "--quiet", "--device", "cpu", "--seeds", "2", "--threads-per-run", "1"]
+SWEEP = ["--fractions", "1/4,1/2,1", "--arm-fractions", "1/4,1/2", "--epochs", "1"]
+
+
+def test_fractions_parse_as_fractions_of_the_train_split():
+    assert parse_fractions("1/16, 0.5,1,1/2") == [0.0625, 0.5, 1.0]
+    for bad in ("0", "1.5", "-1/4", "half", "", "1/0"):
+        with pytest.raises(InputError):
+            parse_fractions(bad)
+    assert default_arm_fractions([1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0]) == [1 / 16, 1 / 8, 1 / 4]
+    assert default_arm_fractions([0.5, 1.0]) == [0.5]
+    arms = parse_arms("glove-init-transfer,skipgram-frozen", datasweep_arms())
+    assert [a.name for a in arms] == ["learned", "glove-init-transfer", "skipgram-frozen"]
+    assert arm_fractions(arms, [0.25, 1.0], None) == {"learned": [0.25, 1.0], "glove-init-transfer": [0.25],
+                                                      "skipgram-frozen": [0.25]}
+    with pytest.raises(InputError, match="not among --fractions"):
+        arm_fractions(arms, [0.25, 1.0], [0.5])
+    with pytest.raises(InputError, match="unknown arm"):
+        parse_arms("shuffled-init", datasweep_arms())
+
+
+def test_every_arm_of_a_seed_trains_on_the_same_documents_for_the_same_tokens():
+    from gpt.config import GPTConfig
+    from study.plan import datasweep_cells
+
+    arms = parse_arms("glove-init,glove-init-transfer", datasweep_arms())
+    tokens = {(f, s): 1000 * (s + 1) + int(f * 100) for f in (0.25, 1.0) for s in range(2)}
+    base = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4)
+    fractions = {"learned": [0.25, 1.0], "glove-init": [0.25, 1.0], "glove-init-transfer": [0.25]}
+    for table_corpus in (False, True):
+        cells = datasweep_cells(arms, fractions, 2, base, tokens, table_corpus)
+        assert len(cells) == 2 * 3 + 2 * 2
+        for cell in cells:
+            c = cell.config
+            assert c.tokens == tokens[(c.fraction, c.seed)] and c.keep_best
+            assert cell.variant.endswith(f"@frac{c.fraction:g}")
+        by_variant = {(cell.variant, cell.config.seed): cell.config for cell in cells}
+        assert by_variant[("glove-init@frac0.25", 1)].table_data == "fraction"  # the fraction's own table
+        assert by_variant[("glove-init@frac1", 1)].table_data == "run"  # the whole split is the run's table
+        assert by_variant[("glove-init-transfer@frac0.25", 0)].table_data == (
+            "table-corpus" if table_corpus else "run")
+        assert ("glove-init-transfer@frac1", 0) not in by_variant
+
+
+def test_bad_input_is_one_line_and_writes_nothing(pretrained_run, tmp_path):
+    before = _files(pretrained_run)
+    run = ["--run-dir", str(pretrained_run)]
+    for args in (["--fractions", "0"], ["--fractions", "1.5"], ["--fractions", "most"], ["--fractions", ""],
+                 ["--arm-fractions", "1/3"], ["--arms", "bogus"], ["--epochs", "0"],
+                 ["--table-corpus", str(tmp_path / "missing.txt")],
+                 ["--arms", "glove-init", "--table-corpus", str(tmp_path)]):
+        assert_one_line_error(run_cli("pipelines.datasweep", *run, *args, *TINY))
+    assert _files(pretrained_run) == before
+    assert not (tmp_path / "fresh").exists()
+    assert_one_line_error(run_cli("pipelines.datasweep", "--run-dir", str(tmp_path / "fresh"), "--fractions", "2"))
+    assert not (tmp_path / "fresh").exists()
+
+
+def _files(run) -> dict:
+    """Every file of a run but its lock, which each command that takes it writes its process id into."""
+    return {path: stat for path, stat in _snapshot(run).items() if path != ".lock"}
+
+
+def _results(run):
+    return {p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())
+            for p in (run / "gpt").rglob("result.json")}
+
+
+def test_the_data_sweep_trains_resumes_plans_and_reports(pretrained_run, tmp_path):
+    from corpus.fraction import fraction_ids, fraction_view
+    from corpus.prepared import PreparedCorpus
+    from vectors import EmbeddingTable
+
+    run = pretrained_run
+    planned = tmp_path / "planned"
+    shutil.copytree(run, planned)
+    args = [*SWEEP, *TINY]
+    done = run_module("pipelines.datasweep", "--run-dir", str(run), *args)
+    assert done.returncode == 0, done.stderr
+    assert "[14/14]" in done.stdout and "ETA" in done.stdout
+
+    prepared = PreparedCorpus.open(run / "corpus")
+    results = _results(run)
+    assert len(results) == 3 * 2 + 2 * 2 * 2
+    for seed in range(2):
+        for f in (0.25, 0.5):
+            n = len(fraction_ids(prepared.train_ids, prepared.vocab.eos_id, f, seed))
+            cell = [results[f"{arm}@frac{f:g}/seed{seed}"] for arm in ("learned", "glove-init", "glove-init-transfer")]
+            assert {r["train_tokens"] for r in cell} == {n}  # one set of documents for every arm of a seed
+            assert {r["record"]["config"]["tokens"] for r in cell} == {n}  # one epoch of it
+            assert len({r["tokens"] for r in cell}) == 1
+            same, transfer = cell[1]["record"]["table"], cell[2]["record"]["table"]
+            table = EmbeddingTable.load(run / same["file"])
+            assert same["file"] == f"embeddings/frac{f:g}/" + (f"seed{seed}/" if seed else "") + "glove.npz"
+            assert table.meta["corpus_hash"] == fraction_view(prepared, f, seed).content_hash
+            assert table.meta["tokens"] == n and cell[1]["table_corpus"]["tokens"] == n
+            assert transfer["file"] == ("embeddings/" + (f"seed{seed}/" if seed else "") + "glove.npz")
+            assert "table_corpus" not in cell[2]  # the run's own table: the whole train split
+    for r in results.values():
+        assert r["test_loss_best_val"] <= r["test_loss"] + 1.0 and "best_val_step" in r
+        assert np.isfinite(r["test_loss_rare_in_fraction_best_val"])
+
+    summary = json.loads((run / "datasweep" / "summary.json").read_text())
+    assert summary["fractions"] == [0.25, 0.5, 1.0]
+    cell = summary["arms"]["glove-init"]["fractions"]["1/4"]
+    assert {"value", "where"} <= set(cell["effective_data"])
+    assert cell["test_loss"]["per_seed"] == [results[f"glove-init@frac0.25/seed{s}"]["test_loss_best_val"]
+                                             for s in range(2)]
+    assert {"p_value_holm", "p_value_equivalence", "margin", "verdict"} <= set(cell["difference"])
+    assert (run / "datasweep" / "datasweep.png").read_bytes()[:4] == b"\x89PNG"
+
+    again = run_cli("pipelines.datasweep", "--run-dir", str(run), *args)
+    assert again.returncode == 0 and again.stdout.count("done before") == 14
+    before = _snapshot(run / "gpt")
+    other = run_cli("pipelines.datasweep", "--run-dir", str(run), *args, "--epochs", "2")
+    assert_one_line_error(other)
+    assert "other settings" in other.stderr and _snapshot(run / "gpt") == before
+
+    report = run_cli("pipelines.eval", "--run-dir", str(run))
+    assert report.returncode == 0, report.stderr
+    assert "## How much text is a table worth?" in (run / "eval" / "report.md").read_text()
+    assert (run / "eval" / "datasweep.png").is_file()
+
+    plan_file = tmp_path / "plan.txt"
+    plan = run_cli("pipelines.datasweep", "--run-dir", str(planned), *args, "--plan", str(plan_file))
+    assert plan.returncode == 0, plan.stderr
+    lines = plan_file.read_text().splitlines()
+    assert len(lines) == 14 and not (planned / "gpt").exists()
+    same_text = [line for line in lines if "--variant glove-init@frac0.25" in line and "--seed 1 " in line]
+    assert len(same_text) == 1 and "--table-data fraction" in same_text[0] and "--keep-best" in same_text[0]
+    assert "--fraction 0.25" in same_text[0]
+
+
+def test_a_transfer_table_from_another_corpus_is_aligned_by_word(run_dir, tmp_path):
+    """A hand-made table corpus sharing some words with the GPT's: each shared word gets its own row, the
+    others none; the run records the table corpus, its tokens and the share of the vocabulary it covers."""
+    from corpus.prepare import PrepareConfig, prepare_corpus
+    from corpus.sources import resolve_sources
+    from gpt.config import GPTConfig
+    from gpt.runs import plan_run
+    from study.tables import ensure_tables
+    from vectors import EmbeddingTable
+
+    text = tmp_path / "tables.txt"
+    words = ["government", "people", "police", "zebra", "quasar", "minister"]
+    rng = np.random.default_rng(0)
+    text.write_text("\n".join(" ".join(rng.choice(words, 30)) for _ in range(60)) + "\n", encoding="utf-8")
+    tc_root = run_dir / "table-corpus"
+    tc = prepare_corpus(resolve_sources(str(text), documents="lines"), tc_root / "corpus",
+                        PrepareConfig(min_count=1, documents="lines"))
+    arm = datasweep_arms()["glove-init-transfer"]
+    ensure_tables(tc_root, tc, [arm], 1, 8, 10.0, lambda m: None, threads=1, settings_from=run_dir)
+    table = EmbeddingTable.load(tc_root / "embeddings" / "glove.npz")
+    config = GPTConfig(d_model=8, n_layer=1, n_head=2, context=16, batch_size=4, tokens=64, embedding="init",
+                       table="glove", table_data="table-corpus", rescale=False)
+    run = plan_run(run_dir, config, "glove-init-transfer", log=lambda m: None)
+    vocab = run.prepared.vocab.tokens
+    shared = [w for w in words if w in vocab]
+    assert set(shared) == {"government", "people", "police", "minister"}  # zebra and quasar are not the GPT's
+    for i, word in enumerate(vocab):
+        if word in shared:
+            assert run.table.found[i]
+            assert np.array_equal(run.table.matrix[i], table.vector(word))
+        else:
+            assert not run.table.found[i]
+    recorded = run.record["table"]["corpus"]
+    assert recorded == {"corpus_hash": tc.content_hash, "tokens": len(tc.train_ids),
+                        "vocab_coverage": pytest.approx(len(shared) / len(vocab))}
+    assert run.record["table"]["file"] == "table-corpus/embeddings/glove.npz"
+
+
+def test_the_table_corpus_of_a_run_is_not_replaced_silently(pretrained_run, tmp_path):
+    from corpus.prepared import PreparedCorpus
+
+    vocab = PreparedCorpus.open(pretrained_run / "corpus").vocab.tokens[3:400]  # words of the GPT's, and
+    corpus = tmp_path / "more.txt"  # documents of 40 of them, each word in about 10: a vocabulary of its own
+    corpus.write_text("\n\n".join(" ".join(vocab[i:i + 40] + ["xenolith"] * 5) for i in range(0, 360, 4)))
+    args = ["--run-dir", str(pretrained_run), "--arms", "glove-init-transfer", "--fractions", "1/4,1",
+            "--epochs", "1", *TINY, "--seeds", "1"]
+    done = run_cli("pipelines.datasweep", *args, "--table-corpus", str(corpus))
+    assert done.returncode == 0, done.stderr
+    result = _results(pretrained_run)["glove-init-transfer@frac0.25/seed0"]
+    manifest = json.loads((pretrained_run / "table-corpus" / "corpus" / "manifest.json").read_text())
+    assert result["table_corpus"]["tokens"] == manifest["counts"]["tokens"]["train"]
+    assert 0 < result["table_corpus"]["vocab_coverage"] < 1
+    assert json.loads((pretrained_run / "datasweep" / "summary.json").read_text())["table_corpus"]["source"] == \
+        str(corpus)
+    other = tmp_path / "other.txt"
+    other.write_text(corpus.read_text() + "\nsomething else entirely\n")
+    before = _files(pretrained_run)
+    refused = run_cli("pipelines.datasweep", *args, "--table-corpus", str(other))
+    assert_one_line_error(refused)
+    assert "other text" in refused.stderr and _files(pretrained_run) == before

@@ -1,0 +1,227 @@
+"""The data sweep's summary from hand-made results: effective data by hand, Holm-adjusted verdicts in one
+family, the rare-word family apart, missing rare values, the files written, the report's section."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from base.errors import InputError
+from gpt.config import GPTConfig
+from study.datasweep_summary import fraction_text, render_datasweep, summarize_datasweep, write_datasweep
+from study.variants import Variant
+
+BASE = GPTConfig(d_model=32, n_layer=1, n_head=2, context=16, batch_size=4, tokens=1000)
+FRACTIONS = [0.25, 0.5, 1.0]
+TRAIN_TOKENS = 80_000
+NOISE = [-0.01, 0.0, 0.01]  # learned's per-seed noise: mean 0, so learned's means are exactly 5, 4, 3
+LEARNED = {0.25: 5.0, 0.5: 4.0, 1.0: 3.0}
+
+
+def arm(name: str, **fields) -> Variant:
+    return Variant(name, {"embedding": "init", **fields} if name != "learned" else {"embedding": "learned"})
+
+
+def result(name: str, fraction: float, seed: int, loss: float, rare: float | None = None,
+           share: float | None = None) -> dict:
+    """One run's result.json as the data sweep reads it (the final test loss a little above the best)."""
+    r = {"seed": seed, "test_loss": loss + 0.1, "test_loss_best_val": loss, "best_val_step": 10 + seed,
+         "train_tokens": int(fraction * TRAIN_TOKENS) + seed, "tokens": 2 * int(fraction * TRAIN_TOKENS),
+         "fraction": fraction, "record": {"variant": f"{name}@frac{fraction:g}"}}
+    if rare is not None:
+        r["test_loss_rare_in_fraction_best_val"] = rare
+    if share is not None:
+        r["rare_in_fraction_share"] = share
+    return r
+
+
+def runs(name: str, fraction: float, losses: list[float], rare: list | None = None, share: float | None = None):
+    rare = rare or [None] * len(losses)
+    return [result(name, fraction, s, x, rare[s], share) for s, x in enumerate(losses)]
+
+
+def learned_results(rare: bool = False) -> dict:
+    """learned at every fraction; with ``rare``, rare losses below the whole split (where none are reported)."""
+    return {f: runs("learned", f, [LEARNED[f] + n for n in NOISE],
+                    [LEARNED[f] + 1 + n for n in NOISE] if rare and f < 1 else None, 0.2 if rare and f < 1 else None)
+            for f in FRACTIONS}
+
+
+def summarize(arms, results, margin=0.02, table_corpus=None):
+    return summarize_datasweep(arms, FRACTIONS, results, BASE, 3, 2.0, TRAIN_TOKENS, "cpu", margin=margin,
+                               table_corpus=table_corpus)
+
+
+def test_fraction_text():
+    assert [fraction_text(f) for f in (0.0625, 0.125, 0.25, 0.5, 1.0, 0.3, 1 / 3)] == \
+        ["1/16", "1/8", "1/4", "1/2", "1", "3/10", "1/3"]
+
+
+def test_effective_data_inside_beyond_and_at_the_smallest_by_hand():
+    """learned's mean best test loss is 5, 4, 3 at 1/4, 1/2, 1. An arm at 3.5 sits halfway (in loss) between
+    1/2 and 1, so on a log axis at exp((log 1/2 + log 1) / 2) = sqrt(1/2); 2.5 beats learned everywhere; 5.5
+    is already reached at the smallest fraction."""
+    glove = arm("glove-init", table="glove")
+    results = {"learned": learned_results(),
+               "glove-init": {0.25: runs("glove-init", 0.25, [3.5 + n for n in NOISE]),
+                              0.5: runs("glove-init", 0.5, [2.5 + n for n in NOISE]),
+                              1.0: runs("glove-init", 1.0, [5.5 + n for n in NOISE])}}
+    summary = summarize([arm("learned"), glove], results)
+    cells = summary["arms"]["glove-init"]["fractions"]
+    assert list(cells) == ["1/4", "1/2", "1"]
+    inside = cells["1/4"]["effective_data"]
+    assert inside["where"] == "inside"
+    assert inside["value"] == pytest.approx(math.exp((math.log(0.5) + math.log(1.0)) / 2)) == \
+        pytest.approx(math.sqrt(0.5))
+    assert inside["tokens"] == pytest.approx(math.sqrt(0.5) * TRAIN_TOKENS)
+    assert inside["ratio"] == pytest.approx(math.sqrt(0.5) / 0.25)
+    assert cells["1/2"]["effective_data"] == {"value": None, "where": "beyond the largest", "tokens": None,
+                                              "ratio": None}
+    smallest = cells["1"]["effective_data"]
+    assert smallest["where"] == "at or below the smallest" and smallest["value"] == 0.25
+    assert smallest["ratio"] == 0.25 and smallest["tokens"] == 0.25 * TRAIN_TOKENS
+    assert summary["arms"]["learned"]["fractions"]["1/4"]["effective_data"] is None
+    assert summary["arms"]["learned"]["fractions"]["1/4"]["difference"] is None
+    # the cell's other numbers: mean GPT tokens over seeds (seeds choose different documents), the final loss
+    cell = cells["1/4"]
+    assert cell["train_tokens"] == pytest.approx(0.25 * TRAIN_TOKENS + 1)  # + seeds 0, 1, 2 -> mean 1
+    assert cell["test_loss"]["mean"] == pytest.approx(3.5) and cell["test_loss_final"]["mean"] == pytest.approx(3.6)
+    assert cell["best_val_step"] == [10, 11, 12] and cell["difference"]["mean"] == pytest.approx(-1.5)
+    assert cell["runs"] == [f"glove-init@frac0.25/seed{s}" for s in range(3)] and cell["table_corpus"] is None
+    text = render_datasweep(summary)
+    assert "0.707 (56,569 tokens, 2.83x)" in text
+    assert "beyond the largest fraction" in text and "≤ 1/4" in text
+    assert summary["measure"] == "test_loss_best_val" and summary["fraction_labels"] == ["1/4", "1/2", "1"]
+    assert "tables it uses were pretrained with seed k" in summary["interval_covers"]
+    assert "chooses the fraction's documents" in summary["interval_covers"]
+
+
+def test_verdicts_use_one_holm_family_over_every_arm_and_fraction():
+    learned = learned_results()
+    a, b, c = (arm("glove-init", table="glove"), arm("skipgram-init", table="skipgram"), arm("shuffled-init"))
+    offsets = {("glove-init", 0.25): [-0.5 + 0.001, -0.5 - 0.002, -0.5 + 0.001],
+               ("glove-init", 0.5): [-0.3 + 0.002, -0.3 - 0.001, -0.3 - 0.001],
+               ("skipgram-init", 0.5): [0.001, -0.001, 0.0005],
+               ("shuffled-init", 1.0): [0.3, -0.4, 0.2]}
+    results = {"learned": learned}
+    for (name, f), offset in offsets.items():
+        results.setdefault(name, {})[f] = runs(name, f, [r["test_loss_best_val"] + d
+                                                         for r, d in zip(learned[f], offset)])
+    summary = summarize([arm("learned"), a, b, c], results, margin=0.02)
+    cell = lambda name, label: summary["arms"][name]["fractions"][label]  # noqa: E731
+    assert cell("glove-init", "1/4")["verdict"] == "better" and cell("glove-init", "1/2")["verdict"] == "better"
+    assert cell("skipgram-init", "1/2")["verdict"] == "equivalent"
+    assert cell("shuffled-init", "1")["verdict"] == "inconclusive"
+    assert list(summary["arms"]["skipgram-init"]["fractions"]) == ["1/2"]  # only where it ran
+    # Holm over m = 4 comparisons: the smallest p becomes min(1, 4 p); every adjusted p is at least the raw one
+    diffs = [cell(name, fraction_text(f))["difference"] for name, f in offsets]
+    assert all(d["p_value_holm"] >= d["p_value"] for d in diffs)
+    smallest = min(diffs, key=lambda d: d["p_value"])
+    assert smallest["p_value_holm"] == pytest.approx(min(1.0, 4 * smallest["p_value"]))
+    equivalence = min(diffs, key=lambda d: d["p_value_equivalence"])
+    assert equivalence["p_value_equivalence_holm"] == pytest.approx(min(1.0, 4 * equivalence["p_value_equivalence"]))
+    assert "Holm over the 4 (arm, fraction) comparisons" in summary["multiple_comparisons"]
+    assert summary["margin"] == 0.02 and "±0.02" in summary["equivalence"]
+
+
+def test_the_rare_family_is_separate_and_missing_rare_values_are_none():
+    learned = learned_results(rare=True)
+    glove = arm("glove-init", table="glove")
+    results = {"learned": learned, "glove-init": {
+        0.25: runs("glove-init", 0.25, [4.9, 4.8, 5.0], [5.1, 5.3, 5.2], 0.2),       # rare on both sides
+        0.5: runs("glove-init", 0.5, [3.9, 4.1, 3.8], [4.9, None, 4.7], 0.1),        # one seed lacks it
+        1.0: runs("glove-init", 1.0, [2.9, 3.0, 3.05])}}                              # nobody has it
+    summary = summarize([arm("learned"), glove], results)
+    cells = summary["arms"]["glove-init"]["fractions"]
+    rare = cells["1/4"]["rare"]
+    assert rare["test_loss"]["mean"] == pytest.approx(5.2) and rare["share"] == pytest.approx(0.2)
+    # a family of one: the adjusted p is the raw one (three main comparisons adjust the main p instead)
+    assert rare["difference"]["mean"] == pytest.approx(5.2 - 6.0)
+    assert rare["difference"]["p_value_holm"] == pytest.approx(rare["difference"]["p_value"])
+    assert rare["verdict"] == rare["difference"]["verdict"]
+    assert "Holm over the 1 " in summary["multiple_comparisons_rare"]
+    main = [cells[label]["difference"] for label in cells]
+    smallest = min(main, key=lambda d: d["p_value"])
+    assert smallest["p_value_holm"] == pytest.approx(min(1.0, 3 * smallest["p_value"]))
+    assert cells["1/2"]["rare"] == {"test_loss": None, "share": pytest.approx(0.1), "difference": None,
+                                    "verdict": None}
+    assert cells["1"]["rare"] == {"test_loss": None, "share": None, "difference": None, "verdict": None}
+    assert summary["arms"]["learned"]["fractions"]["1"]["rare"]["test_loss"] is None
+    assert "| glove-init | 1 |" in render_datasweep(summary)  # missing values render, they do not crash
+
+
+def test_pairing_needs_learned_at_the_fraction_and_the_same_seeds():
+    glove = arm("glove-init", table="glove")
+    results = {"learned": {f: r for f, r in learned_results().items() if f != 0.5},
+               "glove-init": {0.5: runs("glove-init", 0.5, [3.0, 3.1, 3.2])}}
+    with pytest.raises(ValueError, match="1/2"):
+        summarize_datasweep([arm("learned"), glove], [0.25, 1.0], results, BASE, 3, 2.0, TRAIN_TOKENS, "cpu")
+    results = {"learned": learned_results(), "glove-init": {0.5: runs("glove-init", 0.5, [3.0, 3.1])}}
+    with pytest.raises(ValueError, match="seeds"):
+        summarize([arm("learned"), glove], results)
+
+
+def write_example(out):
+    transfer = arm("glove-init-transfer", table="glove", table_data="table-corpus")
+    learned = learned_results(rare=True)
+    results = {"learned": learned,
+               "glove-init": {f: runs("glove-init", f, [LEARNED[f] - 0.3 + n for n in NOISE],
+                                      [LEARNED[f] + 0.5 + n for n in NOISE] if f < 1 else None, 0.2)
+                              for f in FRACTIONS},
+               "glove-init-transfer": {0.25: runs("glove-init-transfer", 0.25, [4.0, 4.1, 3.9])}}
+    corpus = {"corpus_hash": "abc", "tokens": 900_000, "vocab_coverage": 0.97}
+    for r in results["glove-init-transfer"][0.25]:
+        r["table_corpus"] = corpus
+    table_corpus = {"source": "wikitext-103", "tokens": 900_000, "vocab_size": 20_000, "corpus_hash": "abc"}
+    same = arm("glove-init", table="glove", table_data="fraction")
+    return write_datasweep(out, [arm("learned"), same, transfer], FRACTIONS, results,
+                           BASE, 3, 2.0, TRAIN_TOKENS, "cpu", table_corpus=table_corpus)
+
+
+def test_write_datasweep_writes_the_three_files(tmp_path):
+    summary = write_example(tmp_path / "datasweep")
+    out = tmp_path / "datasweep"
+    saved = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert saved == json.loads(json.dumps(summary))
+    assert saved["fractions"] == FRACTIONS and saved["baseline"] == "learned" and saved["format_version"] == 1
+    assert saved["table_corpus"]["source"] == "wikitext-103" and saved["epochs"] == 2.0
+    for name, row in saved["arms"].items():
+        for label, cell in row["fractions"].items():
+            assert "effective_data" in cell
+            assert (cell["effective_data"] is None) == (name == "learned")
+    transfer = saved["arms"]["glove-init-transfer"]
+    assert transfer["table_data"] == "table-corpus" and transfer["table"] == "glove"
+    assert transfer["fractions"]["1/4"]["table_corpus"]["vocab_coverage"] == 0.97
+    assert "2 epochs of its own fraction" in saved["model"]["schedule"]
+    text = (out / "summary.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[0] == "# Data sweep" and lines[1] == ""
+    for name in ("learned", "glove-init", "glove-init-transfer"):
+        assert f"| {name} |" in text
+    for label in ("1/4", "1/2", "1"):
+        assert f"| glove-init | {label} |" in text
+    assert "transfer tables (`glove-init-transfer`) were pretrained on `wikitext-103` (900,000 tokens, " \
+        "vocabulary 20,000)" in text
+    assert "tables of `glove-init` are pretrained on the fraction the GPT trains on" in text
+    assert "![difference against GPT tokens](datasweep.png)" in text
+    assert (out / "datasweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_report_shows_the_data_sweep(tmp_path, monkeypatch):
+    from study import report
+
+    run = tmp_path / "run"
+    summary = write_example(run / "datasweep")
+    monkeypatch.setattr(report, "neighbours_of_tables", lambda *a, **k: {})
+    written = report.write_report(run, {"glove": {"benchmarks": {}}})
+    text = (run / "eval" / "report.md").read_text(encoding="utf-8")
+    assert "## How much text is a table worth?" in text and "# Data sweep" not in text
+    assert "| glove-init-transfer | 1/4 |" in text
+    assert (run / "eval" / "datasweep.png").is_file()
+    assert written["datasweep"] == json.loads(json.dumps(summary))
+    assert json.loads((run / "eval" / "report.json").read_text())["datasweep"] == written["datasweep"]
+    (run / "datasweep" / "summary.json").write_text('{"arms": {}}', encoding="utf-8")
+    with pytest.raises(InputError, match="make datasweep"):
+        report.write_report(run, {"glove": {"benchmarks": {}}})

@@ -57,13 +57,17 @@ def arm_fractions(arms: list, fractions: list[float], table_fractions: list[floa
     return {arm.name: list(fractions) if arm.name == "learned" else sorted(chosen) for arm in arms}
 
 
-def run_tokens(prepared, fractions: list[float], seeds: int, epochs: float, tokens_per_step: int) -> dict:
-    """The budget of each (fraction, seed): ``epochs`` of that fraction's train ids, at least one step."""
+def run_tokens(prepared, fractions: list[float], seeds: int, epochs: float, base) -> dict:
+    """The budget of each (fraction, seed): ``epochs`` of that fraction's train ids, at least one step;
+    InputError, before anything is trained, for a fraction too small to hold one window of ``base``."""
     tokens = {}
     for fraction in fractions:
         for seed in range(seeds):
             n = len(fraction_ids(prepared.train_ids, prepared.vocab.eos_id, fraction, seed))
-            tokens[(fraction, seed)] = max(tokens_per_step, round(epochs * n))
+            if n <= base.context:
+                raise InputError(f"fraction {fraction:g} keeps {n} train tokens for seed {seed}, fewer than context "
+                                 f"+ 1 = {base.context + 1}; use larger --fractions or a smaller --context")
+            tokens[(fraction, seed)] = max(base.tokens_per_step, round(epochs * n))
     return tokens
 
 
@@ -105,7 +109,7 @@ def run_datasweep(run_dir: Path, arms: list, fractions: list[float], table_fract
     layout = RunLayout(run_dir)
     prepared = PreparedCorpus.open(layout.corpus)
     at = arm_fractions(arms, fractions, table_fractions)
-    tokens = run_tokens(prepared, fractions, seeds, epochs, base.tokens_per_step)
+    tokens = run_tokens(prepared, fractions, seeds, epochs, base)
     _ensure_arm_tables(run_dir, prepared, arms, at, seeds, base, x_max, threads, fresh, table_corpus, log)
     cells = datasweep_cells(arms, at, seeds, base, tokens, table_corpus is not None)
     planned = plan(run_dir, prepared, cells, fresh, log=log, warn=log, table_lines=False)

@@ -74,6 +74,14 @@ def test_bad_input_is_one_line_and_writes_nothing(pretrained_run, tmp_path):
     assert not (tmp_path / "fresh").exists()
 
 
+def test_a_fraction_too_small_for_one_window_is_refused_before_anything_trains(pretrained_run):
+    before = _files(pretrained_run)
+    refused = run_cli("pipelines.datasweep", "--run-dir", str(pretrained_run), "--fractions", "1/1000,1",
+                      *TINY, "--context", "1024")
+    assert_one_line_error(refused)
+    assert "fraction 0.001 keeps" in refused.stderr and _files(pretrained_run) == before
+
+
 def _files(run) -> dict:
     """Every file of a run but its lock, which each command that takes it writes its process id into."""
     return {path: stat for path, stat in _snapshot(run).items() if path != ".lock"}

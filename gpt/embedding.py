@@ -52,9 +52,10 @@ def load_table(table: str, run_dir: str | Path, seed: int = 0, data: str = "run"
             raise InputError(f"no vector file {table}")
         return load_vectors(path, format="auto"), path
     layout = RunLayout(run_dir)
-    native = {"run": lambda: layout.table(table, seed),
-              "fraction": lambda: layout.table(table, seed, fraction=fraction),
-              "table-corpus": lambda: layout.table_corpus.table(table, seed)}[data]()
+    if data == "table-corpus":
+        native = layout.table_corpus.table(table, seed)
+    else:
+        native = layout.table(table, seed, fraction=fraction if data == "fraction" else 1.0)
     if native.is_file():
         loaded = EmbeddingTable.load(native)
         made_with = loaded.meta.get("config", {}).get("seed", seed)

@@ -77,9 +77,9 @@ def _ensure_arm_tables(run_dir: Path, prepared, arms: list, fractions: dict, see
     from the table corpus (same trainer settings as the run's tables) or the run's own."""
     same = [a for a in arms if a.fields.get("table_data") == SAME_TEXT]
     transfer = [a for a in arms if a.fields.get("table_data") == TRANSFER]
-    for arm in same:
-        ensure_tables(run_dir, prepared, [arm], seeds, base.d_model, x_max, log, threads, fresh,
-                      fractions=tuple(fractions[arm.name]))
+    if same:  # every table arm trains at the same fractions (arm_fractions), so one call checks them all first
+        ensure_tables(run_dir, prepared, same, seeds, base.d_model, x_max, log, threads, fresh,
+                      fractions=tuple(fractions[same[0].name]))
     if transfer and table_corpus is not None:
         tc = RunLayout(run_dir).table_corpus.root
         ensure_tables(tc, table_corpus, transfer, seeds, base.d_model, x_max, log, threads, fresh,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from base.errors import InputError
 from base.layout import fraction_label
+from corpus.fraction import check_fraction
 from base.limits import MAX_SEED, MAX_TOKENS
 
 FORMAT_VERSION = 2  # 2: geometric evaluation schedule, per-seed tables, one decay policy, scaled sinusoids
@@ -121,9 +122,7 @@ class GPTConfig:
             raise InputError(f"d-model {self.d_model} is not divisible by heads {self.n_head}")
         if self.position == "rope" and (self.d_model // self.n_head) % 2:
             raise InputError(f"rope needs an even head size, got {self.d_model // self.n_head}")
-        if not (isinstance(self.fraction, (int, float)) and math.isfinite(self.fraction)
-                and 0.0 < self.fraction <= 1.0):
-            raise InputError(f"fraction must be a finite number in (0, 1], got {self.fraction}")
+        check_fraction(self.fraction)
         for name in ("dropout", "init_std", "lr", "min_lr_ratio", "warmup_fraction", "weight_decay", "beta1",
                      "beta2", "grad_clip", "rope_base"):
             if not math.isfinite(getattr(self, name)):

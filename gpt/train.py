@@ -315,8 +315,9 @@ def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dic
     }
     # targets the run's train ids (its fraction) hold fewer than RARE_IN_FRACTION times; a default run's
     # result keeps the keys it had before fractions existed
-    rare = np.bincount(np.asarray(train_ids), minlength=record["vocab_size"])[windows[:, 1:]] < RARE_IN_FRACTION
     if config.fraction < 1.0 or config.keep_best:
+        counts = np.bincount(np.asarray(train_ids), minlength=record["vocab_size"])
+        rare = counts[windows[:, 1:]] < RARE_IN_FRACTION
         result["test_loss_rare_in_fraction"] = mean(rare)
         result["rare_in_fraction_share"] = float(rare.mean())
     if record["table"] is not None and "corpus" in record["table"]:

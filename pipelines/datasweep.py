@@ -20,7 +20,7 @@ from pipelines.options import given, parse_fractions, plan_option, prepare_table
 from study.datasweep import (ARM_FRACTIONS_UP_TO, DATASWEEP_EVALS, DEFAULT_ARMS, DEFAULT_EPOCHS,
                              DEFAULT_FRACTIONS, run_datasweep)
 from study.datasweep import arm_fractions as study_fractions
-from study.variants import datasweep_arms, parse_arms
+from study.variants import TRANSFER, datasweep_arms, parse_arms
 
 
 @click.command()
@@ -61,7 +61,7 @@ def cli(run_dir: Path, fractions: str, arms: str, arm_fractions: str | None, tab
     table_fractions = None if arm_fractions is None else parse_fractions(arm_fractions, "--arm-fractions")
     arm_list = parse_arms(arms, datasweep_arms())
     study_fractions(arm_list, fraction_list, table_fractions)  # checked before anything is written
-    if table_corpus is not None and not any(arm.name.endswith("-transfer") for arm in arm_list):
+    if table_corpus is not None and not any(arm.fields.get("table_data") == TRANSFER for arm in arm_list):
         raise InputError("--table-corpus gives the tables of the transfer arms (e.g. glove-init-transfer); "
                          "--arms names none")
     options = given(gpt)

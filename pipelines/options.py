@@ -89,14 +89,19 @@ threads_option = click.option(
     help="Torch threads of each run [the available cores / --jobs]; a run is bit-reproducible at a fixed value.")
 
 
+def _comma_list(value: str, flag: str, what: str) -> list[str]:
+    """The non-empty items of a comma list given to ``flag``; InputError naming ``what`` it takes when none."""
+    parts = [p.strip() for p in str(value).split(",") if p.strip()]
+    if not parts:
+        raise InputError(f"{flag} takes a comma list of {what}, got {value!r}")
+    return parts
+
+
 def parse_budgets(value: str) -> list[int]:
     """``"50k,200k,1M"`` -> sorted distinct token counts; InputError for anything else."""
     counts = TokenCount()
-    parts = [p.strip() for p in str(value).split(",") if p.strip()]
-    if not parts:
-        raise InputError(f"--budgets takes a comma list of token counts (e.g. {DEFAULT_BUDGETS}), got {value!r}")
     budgets = []
-    for part in parts:
+    for part in _comma_list(value, "--budgets", f"token counts (e.g. {DEFAULT_BUDGETS})"):
         try:
             budgets.append(counts.convert(part, None, None))
         except click.BadParameter as exc:
@@ -108,11 +113,8 @@ def parse_fractions(value: str, flag: str = "--fractions") -> list[float]:
     """``"1/16,1/8,0.5,1"`` -> sorted distinct fractions in (0, 1]; InputError for anything else."""
     from fractions import Fraction
 
-    parts = [p.strip() for p in str(value).split(",") if p.strip()]
-    if not parts:
-        raise InputError(f"{flag} takes a comma list of fractions of the train split (e.g. 1/16,1/4,1), got {value!r}")
     fractions = []
-    for part in parts:
+    for part in _comma_list(value, flag, "fractions of the train split (e.g. 1/16,1/4,1)"):
         try:
             number = Fraction(part)
         except (ValueError, ZeroDivisionError):

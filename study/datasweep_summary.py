@@ -162,7 +162,7 @@ def _table_lines(summary: dict) -> list[str]:
     rows, lines = summary["arms"], []
     same = [f"`{name}`" for name, row in rows.items() if row.get("table_data") == SAME_TEXT]
     transfer = [f"`{name}`" for name, row in rows.items()
-                if row.get("table_data") == TRANSFER or name.endswith("-transfer")]
+                if row.get("table_data") == TRANSFER]
     if same:
         lines.append(f"The tables of {', '.join(same)} are pretrained on the fraction the GPT trains on.")
     if transfer or summary.get("table_corpus"):

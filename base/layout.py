@@ -19,12 +19,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-TABLE_SUFFIXES = (".npz", ".txt", ".json")  # native table, word2vec text, report
-
-
 def fraction_label(fraction: float) -> str:
     """The folder-name form of a fraction of the train split: ``frac0.125`` (``repr``-free, ``%g``)."""
     return f"frac{fraction:g}"
+
+
+TABLE_SUFFIXES = (".npz", ".txt", ".json")  # a table's files: native, word2vec text, report
+
+
+def gpt_run_name(variant: str, seed: int) -> str:
+    """A GPT run's folder relative to ``gpt/``: ``<variant>/seed<k>`` (how the summaries name their runs)."""
+    return f"{variant}/seed{seed}"
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class RunLayout:
         return self.gpt / variant
 
     def gpt_run(self, variant: str, seed: int) -> Path:
-        return self.gpt_variant(variant) / f"seed{seed}"
+        return self.gpt / gpt_run_name(variant, seed)
 
     def study(self, name: str) -> Path:
         """A study's output folder: ``compare``, ``compare-positions``, ``sweep`` or ``datasweep``."""
@@ -106,3 +111,24 @@ class RunLayout:
     @property
     def eval(self) -> Path:
         return self.root / "eval"
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of one GPT run: ``<run_dir>/gpt/<variant>/seed<k>/``."""
+
+    directory: Path
+
+    @classmethod
+    def of(cls, run_dir: str | os.PathLike, variant: str, seed: int) -> "RunFiles":
+        return cls(RunLayout(run_dir).gpt_run(variant, seed))
+
+    @property
+    def layout(self) -> RunLayout:
+        """The run directory this run belongs to."""
+        return RunLayout.of_gpt_run(self.directory)
+
+    config = property(lambda self: self.directory / "config.json")
+    checkpoint = property(lambda self: self.directory / "checkpoint.pt")
+    curve = property(lambda self: self.directory / "curve.csv")
+    result = property(lambda self: self.directory / "result.json")

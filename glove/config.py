@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from base.errors import InputError
+from base.limits import DEFAULT_DIM
 from tabletrain.config import Backend, Device, ExportVectors, TrainerConfig
 
 
@@ -45,7 +46,7 @@ class GloveConfig(TrainerConfig):
     ENUMS = _ENUMS
     RESUME_IGNORES = RESUME_IGNORES
 
-    dim: int = 128
+    dim: int = DEFAULT_DIM
     window: int = 10
     distance_weighting: DistanceWeighting = DistanceWeighting.HARMONIC
     x_max: float = 100.0

@@ -183,7 +183,7 @@ def cooccurrence_key(corpus_hash: str, vocab_size: int, config: GloveConfig) -> 
 def cache_path(prepared, config: GloveConfig) -> Path:
     """Where the counts of ``prepared`` under ``config`` are cached."""
     key = cooccurrence_key(prepared.content_hash, len(prepared.vocab), config)
-    return Path(prepared.path) / f"cooccurrence-{key}.npz"
+    return Path(prepared.path) / f"cooccurrence-{key}.npz"  # beside the corpus (docs/conventions.md)
 
 
 def save_cooccurrence(path: str | Path, co: Cooccurrence) -> None:
@@ -229,7 +229,7 @@ def cooccurrence(prepared, config: GloveConfig, *, progress: bool = False) -> Co
     """The co-occurrence counts of ``prepared.train_ids`` under ``config``: read from the cache beside the
     corpus when present (``meta["cached"]`` True), else counted and cached."""
     key = cooccurrence_key(prepared.content_hash, len(prepared.vocab), config)
-    path = Path(prepared.path) / f"cooccurrence-{key}.npz"
+    path = cache_path(prepared, config)
     if path.exists():
         co = load_cooccurrence(path, key)
         co.meta["cached"] = True

@@ -49,7 +49,7 @@ def read_checkpoint(path: Path) -> dict:
     """Load a checkpoint dict (tensors on the CPU); a missing, corrupt or foreign file is an InputError."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"no checkpoint at {path}; train it first with pipelines.train_gpt")
+        raise InputError(f"no checkpoint at {path}; train that run first")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a truncated or foreign file

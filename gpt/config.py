@@ -9,25 +9,21 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from base.errors import InputError
-from base.layout import fraction_label
+from base.limits import DEFAULT_DIM, MAX_SEED, MAX_TOKENS
 from corpus.fraction import check_fraction
-from base.limits import MAX_SEED, MAX_TOKENS
 
 FORMAT_VERSION = 2  # 2: geometric evaluation schedule, per-seed tables, one decay policy, scaled sinusoids
 
 EMBEDDING_MODES = ("learned", "init", "frozen")
-TABLE_DATA = ("run", "fraction", "table-corpus")  # see GPTConfig.table_data
-
+POSITIONS = ("learned", "sinusoidal", "rope", "alibi", "none")
 
 
 def flag(default, name: str, help: str):
     """A config field with its command-line flag and help: ``train_gpt``'s options and a plan file's
     command lines are made from these, so a new field is written once."""
     return dataclasses.field(default=default, metadata={"flag": name, "help": help})
-POSITIONS = ("learned", "sinusoidal", "rope", "alibi", "none")
 
 
 @dataclass(frozen=True)
@@ -50,7 +46,7 @@ class GPTConfig:
     """
 
     # model shape
-    d_model: int = flag(128, "--d-model", "Width of the model (a table's dim unless --project).")
+    d_model: int = flag(DEFAULT_DIM, "--d-model", "Width of the model (a table's dim unless --project).")
     n_layer: int = flag(4, "--layers", "Transformer blocks.")
     n_head: int = flag(4, "--heads", "Attention heads.")
     context: int = flag(128, "--context", "Tokens per window (also the size of a learned position table).")
@@ -61,6 +57,8 @@ class GPTConfig:
 
     # token and position embeddings
     embedding: str = flag("learned", "--embedding", "learned | init | frozen (with --embedding MODE:TABLE).")
+    # the table's name and the text it was pretrained on are recorded here and interpreted by the caller that
+    # hands the run its table (study.sources): this package knows a table only as an aligned matrix
     table: str | None = flag(None, "--embedding", "Method name of the run or a vector file (init and frozen).")
     table_seed: int | None = flag(None, "--table-seed", "Trainer seed of a run's table [the run's own seed].")
     rescale: bool = flag(True, "--rescale/--no-rescale", "Rescale a table's rows to the init std before use.")
@@ -97,10 +95,8 @@ class GPTConfig:
                                               "choice of whole documents, nested across fractions.")
     keep_best: bool = flag(False, "--keep-best/--no-keep-best", "Also report the test loss of the model at its "
                                                                 "best val evaluation.")
-    table_data: str = flag("run", "--table-data", "Text a run table was pretrained on: run (the whole train "
-                                                  "split: embeddings/), fraction (this run's --fraction of it, the "
-                                                  "same documents: embeddings/frac<F>/), table-corpus (the corpus "
-                                                  "in <run>/table-corpus/).")
+    table_data: str = flag("run", "--table-data", "Text a run table was pretrained on, as the table's source "
+                                                  "names it.")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -143,19 +139,10 @@ class GPTConfig:
             raise InputError("a learned embedding takes no table")
         if self.embedding != "learned" and not self.table:
             raise InputError(f"embedding mode {self.embedding} needs a table (e.g. {self.embedding}:skipgram)")
-        if self.table_seed is not None and (self.embedding == "learned" or self.table_seed < 0):
-            raise InputError(f"table-seed {self.table_seed} needs a table and must not be negative")
-        if self.table_data not in TABLE_DATA:
-            raise InputError(f"unknown table data {self.table_data!r}; expected one of {', '.join(TABLE_DATA)}")
-        if self.table_data != "run" and (self.embedding == "learned" or not is_run_table(self.table)):
-            raise InputError(f"--table-data {self.table_data} picks one of the run's tables by method name (e.g. "
-                             "init:glove); a learned embedding or a vector file has none")
-        if self.table_data == "fraction" and self.fraction == 1.0:
-            raise InputError("--table-data fraction needs a --fraction below 1 (at 1 it is the run's own table: "
-                             "--table-data run)")
-        if self.table_seed is not None and not is_run_table(self.table):
-            raise InputError(f"--table-seed picks one of the run's own tables (embeddings/seed<k>/); {self.table} "
-                             "is a vector file, which has no seeds")
+        if self.table_seed is not None and self.embedding == "learned":
+            raise InputError(f"table-seed {self.table_seed} needs a table")
+        if not isinstance(self.table_data, str) or not self.table_data:
+            raise InputError(f"table data must be a name, got {self.table_data!r}")
 
     @property
     def tokens_per_step(self) -> int:
@@ -250,46 +237,6 @@ def parse_embedding(spec: str) -> tuple[str, str | None]:
     if not table:
         raise InputError(f"--embedding {mode} needs a table: {mode}:skipgram or {mode}:path/to/vectors.txt")
     return mode, table
-
-
-def is_run_table(table: str) -> bool:
-    """Whether ``table`` names one of the run's own tables (``skipgram``: ``embeddings/[seed<k>/]skipgram.npz``)
-    rather than a vector file (anything with a directory or a suffix: ``glove.txt``, ``vecs/w2v.bin``)."""
-    return Path(table).name == table and "." not in table
-
-
-def table_label(table: str) -> str:
-    """A short name for a table: the method name itself, or ``file-`` and a vector file's stem
-    (``vecs.txt.gz`` -> ``file-vecs``), so a table from outside the run never takes a run table's name."""
-    if is_run_table(table):
-        return table
-    name = Path(table).name
-    for suffix in (".gz", ".xz", ".bz2", ".npz", ".txt", ".vec", ".bin", ".vectors"):
-        if name.endswith(suffix) and len(name) > len(suffix):
-            name = name[: -len(suffix)]
-    return f"file-{name}"
-
-
-def variant_name(config: GPTConfig, table_label: str | None = None) -> str:
-    """The default variant directory name of a config: ``learned``, ``skipgram-init``, ``pos-rope`` ...
-
-    ``table_label`` names the table (a method, or a vector file's stem); it defaults to ``config.table``.
-    """
-    parts: list[str] = []
-    if config.embedding != "learned":
-        parts.append(f"{table_label or config.table}-{config.embedding}")
-        if not config.rescale:
-            parts.append("raw")
-        if config.project:
-            parts.append("proj")
-    if config.position != "learned":
-        parts.append(f"pos-{config.position}")
-    name = "-".join(parts) if parts else "learned"
-    if config.table_data != "run":  # a table from other text than the whole train split
-        parts.append({"fraction": "sametext", "table-corpus": "transfer"}[config.table_data])
-    if config.fraction != 1.0:  # a run on part of the train split never shares the full-data run's folder
-        name += f"-{fraction_label(config.fraction)}"
-    return name
 
 
 def config_flags(config: GPTConfig) -> list[str]:

@@ -17,11 +17,16 @@ from base.errors import InputError
 def batch_offsets(seed: int, step: int, n_tokens: int, context: int, batch_size: int) -> np.ndarray:
     """Start offsets of the ``batch_size`` windows of training step ``step`` (each needs context + 1 ids)."""
     n_starts = n_tokens - context  # a window [o, o + context] must fit
-    if n_starts <= 0:
-        raise InputError(f"the train split has {n_tokens} tokens, fewer than context + 1 = {context + 1}; "
-                         f"use a smaller --context or a bigger corpus")
+    require_window(n_tokens, context, "the train split", "use a smaller --context or a bigger corpus")
     rng = np.random.default_rng([seed, step, 0x67707431])  # the constant keeps this stream to batches
     return rng.integers(0, n_starts, size=batch_size)
+
+
+def require_window(n_tokens: int, context: int, what: str, remedy: str) -> None:
+    """InputError when ``n_tokens`` train ids (of ``what``) cannot hold one training window of ``context``
+    inputs and their next-token targets; ``remedy`` ends the message."""
+    if n_tokens <= context:
+        raise InputError(f"{what} keeps {n_tokens} train tokens, fewer than context + 1 = {context + 1}; {remedy}")
 
 
 def get_batch(ids: np.ndarray, offsets: np.ndarray, context: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:

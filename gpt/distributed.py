@@ -74,8 +74,8 @@ def current() -> Context:
     if dist.is_available() and dist.is_initialized():
         return Context(dist.get_rank(), dist.get_world_size(), _env_int("LOCAL_RANK", 0))
     if env_context().is_distributed:
-        raise InputError("WORLD_SIZE > 1 but no process group is set up: only pipelines.train_gpt trains "
-                         "data-parallel under torchrun")
+        raise InputError("WORLD_SIZE > 1 but no process group is set up: only a single GPT run trains "
+                         "data-parallel under torchrun, not a study")
     return Context()
 
 

@@ -8,14 +8,14 @@
   parameter.
 
 A table whose dim differs from ``d_model`` goes through a learned linear projection (``project``).
-This module also finds tables (a method name of the run or a vector file) and aligns them to the vocabulary.
+This module aligns a table, handed over by its caller, to the vocabulary; where tables come from is the
+study layer's (:mod:`study.sources`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,52 +23,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from base.errors import InputError
-from base.layout import RunLayout
 from corpus.vocab import SPECIALS
-from gpt.config import GPTConfig, is_run_table
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes (a table file is a few MB: read at once)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def load_table(table: str, run_dir: str | Path, seed: int = 0, data: str = "run", fraction: float = 1.0):
-    """Load the EmbeddingTable named ``table`` and its path.
-
-    A method name (``skipgram``) is one of the run's tables trained with ``seed``, on the text ``data`` says
-    (:attr:`gpt.config.GPTConfig.table_data`): ``run``, the whole train split (``embeddings/<table>.npz`` for
-    seed 0, ``embeddings/seed<k>/<table>.npz`` otherwise); ``fraction``, the documents seed ``seed`` chooses
-    as ``fraction`` of it (``embeddings/frac<F>/...``); ``table-corpus``, the corpus prepared in
-    ``<run>/table-corpus`` (its ``embeddings/...``). The table's recorded seed must be ``seed``. Anything else
-    is a vector file (:func:`gpt.config.is_run_table`).
-    """
-    from vectors import EmbeddingTable
-    from vectors.formats import load_vectors
-
-    if not is_run_table(table):
-        path = Path(table)
-        if not path.is_file():
-            raise InputError(f"no vector file {table}")
-        return load_vectors(path, format="auto"), path
-    layout = RunLayout(run_dir)
-    if data == "table-corpus":
-        native = layout.table_corpus.table(table, seed)
-    else:
-        native = layout.table(table, seed, fraction=fraction if data == "fraction" else 1.0)
-    if native.is_file():
-        loaded = EmbeddingTable.load(native)
-        made_with = loaded.meta.get("config", {}).get("seed", seed)
-        if made_with != seed:
-            raise InputError(f"{native} was trained with seed {made_with}, not {seed}; "
-                             f"retrain it (`python -m pipelines.pretrain --seed {seed} --force`)")
-        return loaded, native
-    if data != "run":
-        raise InputError(f"no table {table!r} pretrained on the {data} text: {native} is missing (the data sweep, "
-                         "`python -m pipelines.datasweep`, pretrains it)")
-    hint = "make pretrain" if seed == 0 else f"python -m pipelines.pretrain --seed {seed}"
-    raise InputError(f"no table {table!r} in the run: {native} is missing (run `{hint}`); a vector file is "
-                     "named with its suffix (vectors.txt)")
+from gpt.config import GPTConfig
 
 
 @dataclass(frozen=True)

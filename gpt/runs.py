@@ -14,63 +14,40 @@ import io
 import json
 import math
 import sys
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from base.errors import InputError
-from base.layout import RunLayout
-from gpt.config import FORMAT_VERSION, GPTConfig, table_label, variant_name
-from gpt.embedding import AlignedTable, align_table, file_sha256, load_table
+from base.errors import InputError, other_settings_error
+from base.layout import RunFiles, RunLayout  # noqa: F401 (RunFiles: a run's files, re-exported)
+from gpt.config import FORMAT_VERSION, GPTConfig
+from gpt.embedding import AlignedTable, align_table
 
 
 @dataclass(frozen=True)
-class RunFiles:
-    """Paths of one run: ``<run_dir>/gpt/<variant>/seed<k>/``."""
+class TableInput:
+    """A table as its caller hands it to a run: the ``vectors.EmbeddingTable``; what the run's record says of
+    its file (``{"file": path, "file_sha256": ...}``, or ``{"file": None}`` for a table made in memory); and
+    whether it was pretrained on other text than the run's corpus on purpose (the record then says which,
+    instead of a warning)."""
 
-    directory: Path
-
-    @classmethod
-    def of(cls, run_dir: str | Path, variant: str, seed: int) -> "RunFiles":
-        return cls(RunLayout(run_dir).gpt_run(variant, seed))
-
-    @property
-    def layout(self) -> RunLayout:
-        """The run directory this run belongs to."""
-        return RunLayout.of_gpt_run(self.directory)
-
-    config = property(lambda self: self.directory / "config.json")
-    checkpoint = property(lambda self: self.directory / "checkpoint.pt")
-    curve = property(lambda self: self.directory / "curve.csv")
-    result = property(lambda self: self.directory / "result.json")
-
-
-def run_files(run_dir: str | Path, config: GPTConfig, variant: str | None = None) -> RunFiles:
-    """Where the run of ``config`` lives: ``variant`` if given, else the config's default variant name."""
-    label = table_label(config.table) if config.embedding != "learned" else None
-    return RunFiles.of(run_dir, variant or variant_name(config, label), config.seed)
-
-
-def _relative(path: Path, run_dir: str | Path) -> str:
-    """``path`` relative to the run directory when inside it (a run directory can move), else as given."""
-    try:
-        return str(Path(path).resolve().relative_to(Path(run_dir).resolve()))
-    except ValueError:
-        return str(path)
+    table: object
+    file: dict = dataclasses.field(default_factory=lambda: {"file": None})
+    other_text: bool = False
 
 
 def make_record(config: GPTConfig, variant: str, vocab_size: int, corpus_hash: str,
-                table: AlignedTable | None, source: dict | None) -> dict:
+                table: AlignedTable | None, file: dict | None) -> dict:
     """What identifies a run: equal records mean a finished run is skipped and a checkpoint resumed.
 
-    ``source`` names the table's file (relative to the run directory when inside it) and its sha256; None
-    for a table given in memory."""
+    ``file``: what :attr:`TableInput.file` says of the table's file."""
     return {
         "format_version": FORMAT_VERSION,
         "variant": variant,
         "config": config.to_dict(),
         "vocab_size": vocab_size,
         "corpus_hash": corpus_hash,
-        "table": None if table is None else {"name": config.table, **(source or {"file": None}),
+        "table": None if table is None else {"name": config.table, **(file or {"file": None}),
                                              "trainable_rows": int(table.trainable.sum()), **table.summary()},
         "head": "tied" if config.head_tied else "untied",
     }
@@ -173,31 +150,33 @@ def check_run_directory(files: RunFiles, record: dict, fresh: bool) -> None:
     a finished result made with other settings is never overwritten silently."""
     difference = None if fresh else other_settings(files, record)
     if difference:
-        raise InputError(f"{files.directory} holds a run with other settings ({difference}); pass --fresh to "
-                         "replace it, or use another --variant or --run-dir")
+        raise other_settings_error(files.directory, "a run", difference, "another --variant or --run-dir")
 
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One run resolved before anything is written: its corpus, files, record and aligned table."""
+    """One run resolved before anything is written: its corpus, files, record and aligned table, and
+    ``target_groups``: named (V,) boolean masks over target ids whose test loss the result reports apart
+    (``test_loss_<name>``, ``<name>_share``; its caller's measures, such as targets rare in the run's text)."""
 
     prepared: object  # corpus.PreparedCorpus
     config: GPTConfig
     files: RunFiles
     record: dict
     table: AlignedTable | None
+    target_groups: dict = dataclasses.field(default_factory=dict)
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def plan_run(run_dir: str | Path, config: GPTConfig, variant: str | None = None, table=None, prepared=None,
-             log=print, warn=_stderr) -> PlannedRun:
-    """Open the run's prepared corpus (unless given), resolve and align the table, name the run; write nothing.
+def plan_run(run_dir: str | Path, config: GPTConfig, variant: str, table: TableInput | None = None,
+             prepared=None, log=print, warn=_stderr) -> PlannedRun:
+    """Open the run's prepared corpus (unless given), align the table, name the run; write nothing.
 
-    ``table`` may be an EmbeddingTable already in memory (``config.table`` then only names it); otherwise
-    ``config.table`` is a method name of the run or a vector file. A table trained on another corpus is used
+    ``variant``: the run's folder under ``gpt/``. ``table``: the table of a config with one (its caller,
+    the study layer, finds it). A table trained on another corpus than the run's, not on purpose, is used
     with a warning that gives its coverage.
     """
     from corpus import PreparedCorpus
@@ -207,25 +186,25 @@ def plan_run(run_dir: str | Path, config: GPTConfig, variant: str | None = None,
     if config.tokens < config.tokens_per_step:
         raise InputError(f"--tokens {config.tokens:,} is less than one step of --batch-size x --context = "
                          f"{config.tokens_per_step:,} tokens; raise --tokens or lower those")
-    aligned = source = corpus = None
-    files = run_files(run_dir, config, variant)
-    if config.embedding != "learned":
-        if table is None:
-            table, path = load_table(config.table, run_dir, config.trainer_seed, config.table_data,
-                                     config.fraction)
-            source = {"file": _relative(path, run_dir), "file_sha256": file_sha256(path)}
-        aligned = align_table(table, prepared.vocab.tokens, config, prepared.vocab.specials)
+    if (config.embedding == "learned") != (table is None):
+        raise ValueError(f"a config with embedding {config.embedding!r} is planned with{'out' if table is None else ''} "
+                         "a table")
+    aligned = corpus = None
+    files = RunFiles.of(run_dir, variant, config.seed)
+    if table is not None:
+        aligned = align_table(table.table, prepared.vocab.tokens, config, prepared.vocab.specials)
         scale = f", rows rescaled x{aligned.rescale_factor:.4g}" if aligned.rescale_factor is not None else ""
         log(f"table {config.table}: {int(aligned.found.sum()):,} of {len(aligned.found):,} vocabulary words "
             f"({aligned.coverage:.1%}), dim {aligned.dim}{scale}")
-        trained_on = table.meta.get("corpus_hash")
-        if config.table_data != "run":  # pretrained on other text on purpose: the run records which
-            corpus = {"corpus_hash": trained_on, "tokens": table.meta.get("tokens"),
+        trained_on = table.table.meta.get("corpus_hash")
+        if table.other_text:  # pretrained on other text on purpose: the run records which
+            corpus = {"corpus_hash": trained_on, "tokens": table.table.meta.get("tokens"),
                       "vocab_coverage": aligned.coverage}
         elif trained_on and trained_on != prepared.content_hash:
             warn(f"warning: table {config.table} was trained on another corpus ({trained_on[:12]}, this one "
                  f"is {prepared.content_hash[:12]}); it covers {aligned.coverage:.1%} of the vocabulary")
-    record = make_record(config, files.directory.parent.name, len(prepared.vocab), prepared.content_hash, aligned, source)
+    record = make_record(config, variant, len(prepared.vocab), prepared.content_hash, aligned,
+                         None if table is None else table.file)
     if corpus is not None:  # only for tables of other text, so the records of earlier runs stay as they were
         record["table"]["corpus"] = corpus
     return PlannedRun(prepared, config, files, record, aligned)

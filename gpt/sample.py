@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from base.errors import InputError
-from base.layout import RunLayout
+from base.layout import RunFiles, RunLayout
 from gpt.checkpoint import load_model
 from gpt.model import GPT
 
@@ -59,7 +59,7 @@ def find_run(run_dir: str | Path, variant: str, train_seed: int | None = None) -
     if not variant_dir.is_dir():
         root = layout.gpt
         known = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-        hint = f"; trained variants: {', '.join(known)}" if known else "; train one with pipelines.train_gpt"
+        hint = f"; trained variants: {', '.join(known)}" if known else "; none is trained yet"
         raise InputError(f"no GPT variant {variant!r} in {root}{hint}")
     if train_seed is not None:
         return layout.gpt_run(variant, train_seed) / "checkpoint.pt"
@@ -85,7 +85,7 @@ def sample_text(run_dir: str | Path, variant: str, prompt: str, n_tokens: int = 
     prepared = PreparedCorpus.open(RunLayout(run_dir).corpus)
     checkpoint = find_run(run_dir, variant, train_seed)
     model, record = load_model(checkpoint, device)
-    if warn is not None and not checkpoint.with_name("result.json").is_file():
+    if warn is not None and not RunFiles(checkpoint.parent).result.is_file():
         warn(f"warning: {checkpoint.parent} never finished (no result.json: diverged or interrupted); "
              "these samples come from a partly trained model")
     if record["corpus_hash"] != prepared.content_hash or record["vocab_size"] != len(prepared.vocab):

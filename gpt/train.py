@@ -7,9 +7,10 @@ geometrically spaced steps, :meth:`GPTConfig.eval_steps`) and ``result.json`` (t
 split by frequent and rare target words; ``train_seconds``, the time spent in training steps, and
 ``eval_seconds``, in the curve's evaluations; tokens; parameters; ``trainable_token_rows``; ``fraction`` and
 ``train_tokens``, the share of the train split's documents trained on (:func:`corpus.fraction.fraction_ids`)
-and their ids; under a fraction or with ``keep_best``, the test loss on targets rare in those ids; with
-``keep_best``, the test loss of the state at the best val evaluation, which the checkpoint keeps; for a table
-not pretrained on the whole train split, ``table_corpus``: what it was pretrained on).
+and their ids; the test loss on each of the run's target groups (:attr:`gpt.runs.PlannedRun.target_groups`,
+its caller's measures); with ``keep_best``, the test loss of the state at the best val evaluation, which the
+checkpoint keeps; for a table pretrained on other text on purpose, ``table_corpus``: what it was pretrained
+on).
 A finished run with the same record is skipped; an unfinished one resumes from its checkpoint, seeing the
 same batches and dropout masks it would have seen without the interruption.
 
@@ -22,9 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -32,14 +36,14 @@ from tqdm import tqdm
 
 from base.atomic import atomic_file, write_json
 from base.errors import InputError
-from corpus.fraction import RARE_IN_FRACTION, fraction_ids
+from corpus.fraction import fraction_ids
 from gpt import distributed
 from gpt.checkpoint import read_checkpoint, save_checkpoint
 from gpt.config import FORMAT_VERSION, GPTConfig
-from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch
-from gpt.embedding import AlignedTable
+from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch, require_window
 from gpt.model import GPT, seeded_generator
-from gpt.runs import RunFiles, _stderr, check_run_directory, curve_digest, finished_result, plan_run
+from gpt.runs import (PlannedRun, RunFiles, TableInput, _stderr, check_run_directory, curve_digest,
+                      finished_result, plan_run)
 
 CURVE_COLUMNS = ("tokens", "step", "val_loss", "val_ppl", "train_loss", "lr", "seconds")
 EVAL_BATCH = 16  # windows per forward pass when evaluating (16 x 128 x 10k logits: 84 MB)
@@ -139,209 +143,267 @@ def restore_rng(state: dict, context: distributed.Context, device: str) -> None:
         torch.cuda.set_rng_state(cuda)
 
 
-def train(prepared, config: GPTConfig, files: RunFiles, record: dict, table: AlignedTable | None = None,
-          device: str = "cpu", compile: bool = False, quiet: bool = False, stop_after: int | None = None,
-          fresh: bool = False, log=print) -> dict | None:
-    """Train (or resume, or skip) one run; return its result, or None when paused by ``stop_after`` steps.
+def _silent(message: str) -> None:
+    pass
 
-    In a process group every process calls this with the same arguments (``device`` its own); rank 0
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How a run is trained; none of these changes its numbers except the device (and its float rounding).
+
+    ``progress``: a progress bar; ``stop_after``: pause after that many optimizer steps, leaving a
+    checkpoint; ``fresh``: start over, replacing a checkpoint or a finished run of any settings; ``log``:
+    one-line messages (up to date, resuming)."""
+
+    device: str = "cpu"
+    compile: bool = False
+    progress: bool = False
+    stop_after: int | None = None
+    fresh: bool = False
+    log: Callable[[str], None] = print
+
+
+def run_train_ids(run: PlannedRun) -> np.ndarray:
+    """The train ids a run draws its batches from: its fraction of the train split; InputError when they
+    cannot hold one window."""
+    config, prepared = run.config, run.prepared
+    train_ids = fraction_ids(prepared.train_ids, prepared.vocab.eos_id, config.fraction, config.seed)
+    if config.fraction < 1.0:
+        require_window(len(train_ids), config.context, f"--fraction {config.fraction}",
+                       "use a larger --fraction or a smaller --context")
+    return train_ids
+
+
+class _Training:
+    """One run while it trains: the model, its optimizer and everything a checkpoint keeps (the step, the
+    curve, the time spent, the running train loss and, with ``keep_best``, the best val evaluation's state).
+    Every process of a run steps; rank 0 alone evaluates and writes."""
+
+    def __init__(self, run: PlannedRun, options: TrainOptions, context: distributed.Context, val: np.ndarray):
+        self.run, self.config, self.files, self.options = run, run.config, run.files, options
+        self.context, self.val, self.device = context, val, options.device
+        table = run.table
+        missing = torch.from_numpy(table.trainable) if table is not None and self.config.embedding == "frozen" \
+            else None
+        self.model = GPT(self.config, run.record["vocab_size"], table.dim if table is not None else None, missing)
+        self.model.init_weights(table)
+        self.model.to(self.device)
+        self.optimizer = make_optimizer(self.model, self.config)
+        dropout_seed = int(torch.randint(2**62, (1,), generator=seeded_generator(self.config.seed, "dropout")))
+        torch.manual_seed(dropout_seed + context.rank)  # independent dropout masks on each shard
+        self.step, self.curve, self.train_seconds, self.eval_seconds = 0, [], 0.0, 0.0
+        self.loss_sum, self.loss_count = 0.0, 0
+        self.best = None  # keep_best: {"step", "val_loss", "model"} of the lowest val loss so far (rank 0)
+
+    def restore(self, state: dict) -> None:
+        """Continue from a checkpoint of this very run."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        restore_rng(state, self.context, self.device)
+        self.step, self.curve = state["step"], [list(r) for r in state["curve"]]
+        self.train_seconds = state["train_seconds"]
+        self.loss_sum, self.loss_count = state.get("loss_sum", 0.0), state.get("loss_count", 0)
+        self.eval_seconds = state.get("eval_seconds", 0.0)
+        self.best = state.get("best")
+        self.options.log(f"{self.files.directory}: resuming at step {self.step} of {self.config.steps}")
+
+    def evaluate(self) -> None:
+        """A row of the curve: the val loss of the fixed sample and the mean train loss since the last row
+        (rank 0, on the unwrapped model); with ``keep_best``, the state of the first of equal lows kept."""
+        if self.context.is_main:
+            started = time.perf_counter()
+            val_loss = float(token_losses(self.model, self.val, EVAL_BATCH, self.device).mean())
+            self.eval_seconds += time.perf_counter() - started
+            if self.config.keep_best and (self.best is None or val_loss < self.best["val_loss"]):
+                self.best = {"step": self.step, "val_loss": val_loss,
+                             "model": {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}}
+            train_loss = self.loss_sum / self.loss_count if self.loss_count else None
+            self.curve.append([self.step * self.config.tokens_per_step, self.step, val_loss,
+                               math.exp(min(val_loss, 700.0)), train_loss, lr_at(self.config, max(self.step - 1, 0)),
+                               round(self.train_seconds, 3)])
+            write_curve(self.files.curve, self.curve)
+        self.loss_sum, self.loss_count = 0.0, 0
+
+    def checkpoint(self) -> None:
+        extra = {"loss_sum": self.loss_sum, "loss_count": self.loss_count, "eval_seconds": self.eval_seconds}
+        if self.config.keep_best and self.context.is_main:
+            extra["best"] = self.best  # so that a resumed run finds the same best
+        if self.context.is_distributed:
+            cuda_rng = torch.cuda.get_rng_state() if self.device.startswith("cuda") else None
+            extra["rng_ranks"] = distributed.gather((torch.get_rng_state(), cuda_rng), self.context)
+        if self.context.is_main:
+            save_checkpoint(self.files.checkpoint, self.model, self.optimizer, self.run.record, self.step,
+                            self.curve, self.train_seconds, extra=extra)
+        distributed.barrier(self.context)
+
+    def loop(self, train_ids: np.ndarray) -> bool:
+        """Train from the current step to the last (or to ``stop_after``); True when the run is complete."""
+        config, options, tps = self.config, self.options, self.config.tokens_per_step
+        eval_at = set(config.eval_steps())
+        self.model.train()
+        step_model = distributed.wrap(self.model, self.context, self.device)
+        step_model = torch.compile(step_model) if options.compile and self.device.startswith("cuda") else step_model
+        bar = tqdm(total=config.steps * tps, initial=self.step * tps, unit="tok", unit_scale=True,
+                   disable=not options.progress, desc=self.run.record["variant"], dynamic_ncols=True)
+        try:
+            while self.step < config.steps:
+                started = time.perf_counter()
+                offsets = batch_offsets(config.seed, self.step, len(train_ids), config.context, config.batch_size)
+                x, y = get_batch(train_ids, distributed.shard(offsets, self.context), config.context,
+                                 self.device)  # (B/N, T)
+                loss_value = train_step(step_model, self.model, self.optimizer, x, y, lr_at(config, self.step),
+                                        config.grad_clip, self.device, self.context)
+                if not math.isfinite(loss_value):
+                    raise InputError(f"training diverged: loss is {loss_value} at step {self.step} "
+                                     f"({self.step * tps} tokens); lower --lr or check the embedding table")
+                self.step += 1
+                self.train_seconds += time.perf_counter() - started
+                self.loss_sum, self.loss_count = self.loss_sum + loss_value, self.loss_count + 1
+                bar.update(tps)
+                bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
+                if self.step in eval_at:
+                    self.evaluate()
+                paused = options.stop_after is not None and self.step >= options.stop_after
+                if self.step % config.checkpoint_interval == 0 or self.step == config.steps or paused:
+                    self.checkpoint()
+                if paused and self.step < config.steps:
+                    return False
+        finally:
+            bar.close()
+            del step_model  # a DDP wrapper must be gone before its process group (see gpt.distributed)
+        return True
+
+
+def train(run: PlannedRun, options: TrainOptions = TrainOptions()) -> dict | None:
+    """Train (or resume, or skip) one planned run; return its result, or None when paused by ``stop_after``.
+
+    In a process group every process calls this with the same run (``options.device`` its own); rank 0
     writes the files and every process returns rank 0's result.
     """
     context = distributed.current()
+    config, files, record = run.config, run.files, run.record
     distributed.check_batch(config.batch_size, context.world_size)
     if not context.is_main:
-        quiet, log = True, (lambda message: None)
-    check_run_directory(files, record, fresh)
-    result = finished_result(files, record) if not fresh else None
+        options = dataclasses.replace(options, progress=False, log=_silent)
+    check_run_directory(files, record, options.fresh)
+    result = finished_result(files, record) if not options.fresh else None
     distributed.agree(result is not None, context, "run states")
     if result is not None:
-        log(f"{files.directory}: up to date (test loss {result['test_loss']:.4f})")
+        options.log(f"{files.directory}: up to date (test loss {result['test_loss']:.4f})")
         return result
-    train_ids = fraction_ids(prepared.train_ids, prepared.vocab.eos_id, config.fraction, config.seed)
-    if config.fraction < 1.0 and len(train_ids) <= config.context:
-        raise InputError(f"--fraction {config.fraction} keeps {len(train_ids)} train tokens, fewer than "
-                         f"context + 1 = {config.context + 1}; use a larger --fraction or a smaller --context")
+    train_ids = run_train_ids(run)
     batch_offsets(config.seed, 0, len(train_ids), config.context, config.batch_size)  # long enough?
-    val = eval_windows(prepared.val_ids, config.context, config.eval_windows, "val")
-    eval_windows(prepared.test_ids[: config.context + 1], config.context, 1, "test")  # not empty?
-    state = resume_state(files, record, fresh, log)
+    val = eval_windows(run.prepared.val_ids, config.context, config.eval_windows, "val")
+    eval_windows(run.prepared.test_ids[: config.context + 1], config.context, 1, "test")  # not empty?
+    state = resume_state(files, record, options.fresh, options.log)
     # every process has read the run directory; nothing is written to it before this point
     distributed.agree(None if state is None else state["step"], context, "checkpoints")
-    vocab_size = record["vocab_size"]
-    missing = torch.from_numpy(table.trainable) if table is not None and config.embedding == "frozen" else None
-    model = GPT(config, vocab_size, table.dim if table is not None else None, missing)
-    model.init_weights(table)
-    model.to(device)
-    optimizer = make_optimizer(model, config)
-    dropout_seed = int(torch.randint(2**62, (1,), generator=seeded_generator(config.seed, "dropout")))
-    torch.manual_seed(dropout_seed + context.rank)  # independent dropout masks on each shard
-
-    step, curve, train_seconds, loss_sum, loss_count, eval_seconds = 0, [], 0.0, 0.0, 0, 0.0
-    # keep_best: {"step", "val_loss", "model"} of the evaluation with the lowest val loss so far (rank 0)
-    best = None
+    training = _Training(run, options, context, val)
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        restore_rng(state, context, device)
-        step, curve, train_seconds = state["step"], [list(r) for r in state["curve"]], state["train_seconds"]
-        loss_sum, loss_count = state.get("loss_sum", 0.0), state.get("loss_count", 0)
-        eval_seconds = state.get("eval_seconds", 0.0)
-        best = state.get("best")
-        log(f"{files.directory}: resuming at step {step} of {config.steps}")
+        training.restore(state)
     if context.is_main:
         files.result.unlink(missing_ok=True)
         write_json(files.config, record)
-
-    if device.startswith("cuda"):
+    if options.device.startswith("cuda"):
         torch.set_float32_matmul_precision("high")
-    tps = config.tokens_per_step
-
-    def checkpoint() -> None:
-        extra = {"loss_sum": loss_sum, "loss_count": loss_count, "eval_seconds": eval_seconds}
-        if config.keep_best and context.is_main:
-            extra["best"] = best  # so that a resumed run finds the same best
-        if context.is_distributed:
-            cuda_rng = torch.cuda.get_rng_state() if device.startswith("cuda") else None
-            extra["rng_ranks"] = distributed.gather((torch.get_rng_state(), cuda_rng), context)
-        if context.is_main:
-            save_checkpoint(files.checkpoint, model, optimizer, record, step, curve, train_seconds, extra=extra)
-        distributed.barrier(context)
-
-    eval_at = set(config.eval_steps())
-
-    def evaluate() -> None:
-        nonlocal loss_sum, loss_count, eval_seconds, best
-        if context.is_main:  # the unwrapped model, on rank 0 alone
-            started = time.perf_counter()
-            val_loss = float(token_losses(model, val, EVAL_BATCH, device).mean())
-            eval_seconds += time.perf_counter() - started
-            if config.keep_best and (best is None or val_loss < best["val_loss"]):  # the first of equal lows
-                best = {"step": step, "val_loss": val_loss,
-                        "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}}
-            train_loss = loss_sum / loss_count if loss_count else None
-            curve.append([step * tps, step, val_loss, math.exp(min(val_loss, 700.0)), train_loss,
-                          lr_at(config, max(step - 1, 0)), round(train_seconds, 3)])
-            write_curve(files.curve, curve)
-        loss_sum, loss_count = 0.0, 0
-
-    if not curve:
-        evaluate()  # the curve starts at the untrained model
-    model.train()
-    step_model = distributed.wrap(model, context, device)
-    step_model = torch.compile(step_model) if compile and device.startswith("cuda") else step_model
-    bar = tqdm(total=config.steps * tps, initial=step * tps, unit="tok", unit_scale=True, disable=quiet,
-               desc=record["variant"], dynamic_ncols=True)
-    try:
-        while step < config.steps:
-            started = time.perf_counter()
-            offsets = batch_offsets(config.seed, step, len(train_ids), config.context, config.batch_size)
-            x, y = get_batch(train_ids, distributed.shard(offsets, context), config.context, device)  # (B/N, T)
-            loss_value = train_step(step_model, model, optimizer, x, y, lr_at(config, step), config.grad_clip,
-                                    device, context)
-            if not math.isfinite(loss_value):
-                raise InputError(f"training diverged: loss is {loss_value} at step {step} "
-                                 f"({step * tps} tokens); lower --lr or check the embedding table")
-            step += 1
-            train_seconds += time.perf_counter() - started
-            loss_sum, loss_count = loss_sum + loss_value, loss_count + 1
-            bar.update(tps)
-            bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
-            if step in eval_at:
-                evaluate()
-            paused = stop_after is not None and step >= stop_after
-            if step % config.checkpoint_interval == 0 or step == config.steps or paused:
-                checkpoint()
-            if stop_after is not None and step >= stop_after and step < config.steps:
-                return None
-    finally:
-        bar.close()
-        del step_model  # a DDP wrapper must be gone before its process group (see gpt.distributed)
-    result = None
-    if context.is_main:
-        result = finish(prepared, model, config, files, record, curve, train_seconds, device, context.world_size,
-                        eval_seconds, train_ids, best)
+    if not training.curve:
+        training.evaluate()  # the curve starts at the untrained model
+    if not training.loop(train_ids):
+        return None
+    result = finish(training, train_ids) if context.is_main else None
     return distributed.broadcast(result, context)
 
 
-def finish(prepared, model: GPT, config: GPTConfig, files: RunFiles, record: dict, curve: list,
-           train_seconds: float, device: str, world_size: int, eval_seconds: float, train_ids: np.ndarray,
-           best: dict | None) -> dict:
-    """Test loss (all of the test split; also on frequent and rare target words) into ``result.json``.
+def _test_losses(model: GPT, windows: np.ndarray, device: str) -> np.ndarray:
+    """Per-target test losses ``(n, T)`` in float64."""
+    return token_losses(model, windows, EVAL_BATCH, device).numpy().astype(np.float64)
 
-    ``world_size``: the processes that trained it (``tokens_per_second`` counts all of them). ``train_ids``:
-    the ids the run trained on (its fraction of the train split), whose rare words (fewer than
-    RARE_IN_FRACTION times in them) get a test loss of their own. ``best``: with ``keep_best``, the state of
-    the best val evaluation, whose test loss (and rare-word loss) is reported too.
-    """
-    windows = eval_windows(prepared.test_ids, config.context, None, "test")
-    losses = token_losses(model, windows, EVAL_BATCH, device).numpy().astype(np.float64)  # (n, T)
-    frequent = frequent_ids(np.asarray(prepared.vocab.counts), config.frequent_words)[windows[:, 1:]]
 
-    def mean(mask: np.ndarray) -> float | None:
-        return float(losses[mask].mean()) if mask.any() else None
+def _mean(losses: np.ndarray, mask: np.ndarray) -> float | None:
+    return float(losses[mask].mean()) if mask.any() else None
 
+
+def finish(training: _Training, train_ids: np.ndarray) -> dict:
+    """Test loss (all of the test split; also on frequent and rare target words, and on each of the run's
+    target groups) into ``result.json``; with ``keep_best``, the same of the best val evaluation's state."""
+    run, config, device = training.run, training.config, training.device
+    windows = eval_windows(run.prepared.test_ids, config.context, None, "test")
+    targets = windows[:, 1:]  # (n, T)
+    losses = _test_losses(training.model, windows, device)
+    frequent = frequent_ids(np.asarray(run.prepared.vocab.counts), config.frequent_words)[targets]
+    result = _result(training, losses, frequent, train_ids)
+    groups = {name: mask[targets] for name, mask in run.target_groups.items()}
+    for name, group in groups.items():
+        result[f"test_loss_{name}"] = _mean(losses, group)
+        result[f"{name}_share"] = float(group.mean())
+    table = run.record["table"]
+    if table is not None and "corpus" in table:
+        result["table_corpus"] = table["corpus"]  # what the table was pretrained on
+    if config.keep_best:
+        result.update(_best_val(training, windows, groups))
+    write_json(training.files.result, result)
+    return result
+
+
+def _result(training: _Training, losses: np.ndarray, frequent: np.ndarray, train_ids: np.ndarray) -> dict:
+    """The result's keys every run has."""
+    config, record, model = training.config, training.run.record, training.model
     test_loss = float(losses.mean())
-    tokens = config.trained_tokens
-    result = {
+    tokens, seconds = config.trained_tokens, training.train_seconds
+    return {
         "format_version": FORMAT_VERSION,
         "variant": record["variant"],
         "seed": config.seed,
         "test_loss": test_loss,
         "test_ppl": math.exp(test_loss),
         "test_tokens": int(losses.size),
-        "test_loss_frequent": mean(frequent),
-        "test_loss_rare": mean(~frequent),
+        "test_loss_frequent": _mean(losses, frequent),
+        "test_loss_rare": _mean(losses, ~frequent),
         "frequent_words": config.frequent_words,
         "frequent_fraction": float(frequent.mean()),
-        "val_loss": curve[-1][2],
-        "val_ppl": curve[-1][3],
+        "val_loss": training.curve[-1][2],
+        "val_ppl": training.curve[-1][3],
         "tokens": tokens,
         "steps": config.steps,
-        "train_seconds": train_seconds,
-        "eval_seconds": eval_seconds,  # the val curve's evaluations (the final test pass excluded)
-        "tokens_per_second": tokens / train_seconds if train_seconds > 0 else None,
+        "train_seconds": seconds,
+        "eval_seconds": training.eval_seconds,  # the val curve's evaluations (the final test pass excluded)
+        "tokens_per_second": tokens / seconds if seconds > 0 else None,
         "trainable_parameters": model.num_parameters(trainable_only=True),
         "trainable_token_rows": model.tok.trainable_rows,
         "total_parameters": model.num_parameters(trainable_only=False),
         "embedding": config.embedding,
         "position": config.position,
         "head": record["head"],
-        "device": device,
-        "world_size": world_size,
-        "curve": curve_digest(files.curve.read_bytes()),
+        "device": training.device,
+        "world_size": training.context.world_size,  # the processes that trained it
+        "curve": curve_digest(training.files.curve.read_bytes()),
         "record": record,
         "fraction": config.fraction,
         "train_tokens": int(len(train_ids)),  # the ids batches are drawn from
     }
-    # targets the run's train ids (its fraction) hold fewer than RARE_IN_FRACTION times; a default run's
-    # result keeps the keys it had before fractions existed
-    if config.fraction < 1.0 or config.keep_best:
-        counts = np.bincount(np.asarray(train_ids), minlength=record["vocab_size"])
-        rare = counts[windows[:, 1:]] < RARE_IN_FRACTION
-        result["test_loss_rare_in_fraction"] = mean(rare)
-        result["rare_in_fraction_share"] = float(rare.mean())
-    if record["table"] is not None and "corpus" in record["table"]:
-        result["table_corpus"] = record["table"]["corpus"]  # what the table was pretrained on
-    if config.keep_best:
-        if best is None:
-            raise InputError(f"{files.directory}: the checkpoint holds no best evaluation; rerun with --fresh")
-        best_model = copy.deepcopy(model)
-        best_model.load_state_dict(best["model"])
-        losses = token_losses(best_model, windows, EVAL_BATCH, device).numpy().astype(np.float64)  # (n, T)
-        del best_model
-        result.update(test_loss_best_val=float(losses.mean()), best_val_step=int(best["step"]),
-                      best_val_loss=float(best["val_loss"]), test_loss_rare_in_fraction_best_val=mean(rare))
-    write_json(files.result, result)
-    return result
 
 
-def train_variant(run_dir: str | Path, config: GPTConfig, variant: str | None = None, table=None,
-                  device: str = "cpu", compile: bool = False, quiet: bool = False,
-                  stop_after: int | None = None, fresh: bool = False, log=print, warn=_stderr) -> dict | None:
-    """:func:`plan_run`, then :func:`train` the run (see both); ``warn`` hears warnings even when ``log``
-    is silenced."""
+def _best_val(training: _Training, windows: np.ndarray, groups: dict) -> dict:
+    """The test loss (overall and per target group) of the state at the best val evaluation."""
+    best = training.best
+    if best is None:
+        raise InputError(f"{training.files.directory}: the checkpoint holds no best evaluation; rerun with --fresh")
+    best_model = copy.deepcopy(training.model)
+    best_model.load_state_dict(best["model"])
+    losses = _test_losses(best_model, windows, training.device)
+    del best_model
+    found = {"test_loss_best_val": float(losses.mean()), "best_val_step": int(best["step"]),
+             "best_val_loss": float(best["val_loss"])}
+    found.update({f"test_loss_{name}_best_val": _mean(losses, group) for name, group in groups.items()})
+    return found
+
+
+def train_variant(run_dir: str | Path, config: GPTConfig, variant: str, table: TableInput | None = None,
+                  warn=_stderr, **options) -> dict | None:
+    """:func:`gpt.runs.plan_run`, then :func:`train` the run with :class:`TrainOptions` ``options``; ``warn``
+    hears warnings even when ``log`` is silenced. The caller hands over the config's table, if any."""
+    options = TrainOptions(**options)
+    log = options.log
     if not distributed.current().is_main:
-        log = warn = lambda message: None  # noqa: E731  (rank 0 speaks for every process)
-    run = plan_run(run_dir, config, variant, table, log=log, warn=warn)
-    return train(run.prepared, config, run.files, run.record, run.table, device, compile, quiet, stop_after,
-                 fresh, log)
+        log = warn = _silent  # rank 0 speaks for every process
+    return train(plan_run(run_dir, config, variant, table, log=log, warn=warn), options)

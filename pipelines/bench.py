@@ -16,16 +16,9 @@ import click
 from base.atomic import check_writable
 from base.errors import InputError
 from base.limits import MAX_SEED
+from base.parse import comma_choices, comma_list
 from bench.run import DEFAULT_OUT, PARTS, W2V_METHODS
 from pipelines.common import device_option, handle_errors, main_entry, resolve_device
-
-
-def _choices(option: str, what: str, value: str, allowed) -> list[str]:
-    """A comma list of names among ``allowed``; InputError naming ``option`` otherwise."""
-    names = [p.strip() for p in value.split(",") if p.strip()]
-    if not names or any(p not in allowed for p in names):
-        raise InputError(f"{option} takes {what} among {', '.join(allowed)}; got {value!r}")
-    return list(dict.fromkeys(names))  # a name given twice is measured once
 
 
 @click.command()
@@ -66,16 +59,16 @@ def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: i
     from bench.run import run_bench
     from bench.text import check_bench_corpus
 
-    parts = _choices("--only", "parts", only, PARTS)
-    methods = _choices("--w2v-methods", "methods", w2v_methods, W2V_METHODS)
+    parts = comma_choices(only, "--only", PARTS, "parts")  # a name given twice is measured once
+    methods = comma_choices(w2v_methods, "--w2v-methods", W2V_METHODS, "methods")
     check_bench_corpus(bench_corpus)
     if glove_dir is not None and "glove" in parts:
         from bench.stanford import find_programs
 
         find_programs(glove_dir)  # a wrong GLOVE_DIR is one line before anything runs
     try:
-        seed_list = tuple(dict.fromkeys(int(x) for x in seeds.split(",") if x.strip()))
-    except ValueError:
+        seed_list = tuple(dict.fromkeys(int(x) for x in comma_list(seeds, "--seeds", "seeds")))
+    except (ValueError, InputError):
         seed_list = ()
     if not seed_list or not all(0 <= x <= MAX_SEED for x in seed_list):
         raise InputError(f"--seeds takes a comma list of seeds in 0..{MAX_SEED:,}, got {seeds!r}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from base.device import resolve_device  # noqa: F401 (the commands' one meaning of --device)
+from base.device import DEVICES, resolve_device  # noqa: F401 (the commands' one meaning of --device)
 from base.errors import InputError
 from base.limits import MAX_SEED, MAX_TOKENS
 
@@ -28,7 +28,7 @@ run_dir_option = click.option(
 
 device_option = click.option(
     "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
+    type=click.Choice(DEVICES),
     default="auto",
     show_default=True,
     help="Torch device; auto picks CUDA when present.",

@@ -13,8 +13,8 @@ import click
 
 from base.errors import InputError
 from base.locks import run_lock
-from pipelines.common import TokenCount, handle_errors, main_entry, resolve_device, run_dir_option, show_progress
-from pipelines.options import given, plan_option, study_options
+from pipelines.common import TokenCount, handle_errors, main_entry, run_dir_option
+from pipelines.options import plan_option, study_options, study_settings
 from study.compare import DEFAULT_TOKENS, run_compare
 
 
@@ -27,19 +27,13 @@ from study.compare import DEFAULT_TOKENS, run_compare
 @study_options
 @plan_option
 @handle_errors
-def cli(run_dir: Path, seeds: int, tokens: int, positions: bool, controls: bool, dim: int, x_max: float | None,
-        device: str, fresh: bool, jobs: int | str, threads_per_run: int | None, plan_file: Path | None,
-        quiet: bool, margin: float, **gpt) -> None:
+def cli(run_dir: Path, tokens: int, positions: bool, controls: bool, plan_file: Path | None, **options) -> None:
     """Pretrained tables (init or frozen) against the jointly learned embedding, at equal budgets."""
-    from gpt.config import GPTConfig
-
     if positions and controls:
         raise InputError("--controls belongs to the token-embedding study, not --positions")
-    base = GPTConfig(d_model=dim, tokens=tokens, **given(gpt))
-    device = resolve_device(device)
+    settings = study_settings(run_dir, options, tokens=tokens)
     with run_lock(run_dir):
-        run_compare(Path(run_dir), base, seeds, positions, controls, x_max, device, fresh,
-                    not show_progress(quiet), jobs, threads_per_run, plan_file, log=click.echo, margin=margin)
+        run_compare(settings, positions, controls, plan_file)
 
 
 if __name__ == "__main__":

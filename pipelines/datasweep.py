@@ -15,12 +15,13 @@ import click
 
 from base.errors import InputError
 from base.locks import run_lock
-from pipelines.common import handle_errors, main_entry, resolve_device, run_dir_option, show_progress
-from pipelines.options import given, parse_fractions, plan_option, prepare_table_corpus, study_options
+from pipelines.common import handle_errors, main_entry, run_dir_option
+from pipelines.options import parse_fractions, plan_option, prepare_table_corpus, study_options, study_settings
 from study.datasweep import (ARM_FRACTIONS_UP_TO, DATASWEEP_EVALS, DEFAULT_ARMS, DEFAULT_EPOCHS,
-                             DEFAULT_FRACTIONS, run_datasweep)
+                             DEFAULT_FRACTIONS, DataSweep, run_datasweep)
 from study.datasweep import arm_fractions as study_fractions
-from study.variants import TRANSFER, datasweep_arms, parse_arms
+from study.sources import TableSource
+from study.variants import arm_source, datasweep_arms, parse_arms
 
 
 @click.command()
@@ -50,32 +51,28 @@ from study.variants import TRANSFER, datasweep_arms, parse_arms
 @plan_option
 @handle_errors
 def cli(run_dir: Path, fractions: str, arms: str, arm_fractions: str | None, table_corpus: str | None,
-        epochs: float, seeds: int, dim: int, x_max: float | None, device: str, fresh: bool, jobs: int | str,
-        threads_per_run: int | None, quiet: bool, margin: float, plan_file: Path | None, **gpt) -> None:
+        epochs: float, plan_file: Path | None, **options) -> None:
     """How the paired difference from the learned embedding moves with the GPT's data size, and what a
     table is worth in GPT text (effective data)."""
     from corpus.sources import resolve_sources
-    from gpt.config import GPTConfig
 
     fraction_list = parse_fractions(fractions)
     table_fractions = None if arm_fractions is None else parse_fractions(arm_fractions, "--arm-fractions")
     arm_list = parse_arms(arms, datasweep_arms())
     study_fractions(arm_list, fraction_list, table_fractions)  # checked before anything is written
-    if table_corpus is not None and not any(arm.fields.get("table_data") == TRANSFER for arm in arm_list):
+    if table_corpus is not None and not any(arm_source(arm) is TableSource.TABLE_CORPUS for arm in arm_list):
         raise InputError("--table-corpus gives the tables of the transfer arms (e.g. glove-init-transfer); "
                          "--arms names none")
-    options = given(gpt)
-    options.setdefault("evals", DATASWEEP_EVALS)
-    base = GPTConfig(d_model=dim, keep_best=True, **options)
-    device = resolve_device(device)
-    sources = None if table_corpus is None else resolve_sources(table_corpus, progress=show_progress(quiet))
+    evals = options.pop("evals") or DATASWEEP_EVALS
+    settings = study_settings(run_dir, options, keep_best=True, evals=evals)
+    sources = None if table_corpus is None else resolve_sources(table_corpus, progress=settings.progress)
     with run_lock(run_dir):
         prepared_tables = None
         if sources is not None:
-            prepared_tables = prepare_table_corpus(Path(run_dir), table_corpus, sources, fresh, quiet)
-        run_datasweep(Path(run_dir), arm_list, fraction_list, table_fractions, seeds, base, epochs, x_max, device,
-                      fresh, not show_progress(quiet), jobs, threads_per_run, plan_file, prepared_tables,
-                      table_corpus, log=click.echo, margin=margin)
+            prepared_tables = prepare_table_corpus(Path(run_dir), table_corpus, sources, settings.fresh,
+                                                   settings.progress)
+        sweep = DataSweep(arm_list, fraction_list, table_fractions, epochs, prepared_tables, table_corpus)
+        run_datasweep(settings, sweep, plan_file)
 
 
 if __name__ == "__main__":

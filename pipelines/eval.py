@@ -19,7 +19,7 @@ import click
 
 from base.errors import InputError
 from base.layout import RunLayout
-from study import format as fmt
+from study import format as study_format
 from pipelines.common import handle_errors, main_entry, run_dir_option
 from vectors.table import whole_word_view
 
@@ -30,8 +30,8 @@ def format_benchmarks(benchmarks: dict, sections: bool = False) -> list[str]:
     lines = [f"{'benchmark':<{width}}  {'kind':<9}  {'score':>7}  {'pearson':>7}  {'n':>6}  {'oov':>6}"]
     for name, r in benchmarks.items():
         score = r["spearman"] if r["kind"] == "pairs" else r["accuracy"]
-        lines.append(f"{name:<{width}}  {r['kind']:<9}  {fmt.number(score):>7}  {fmt.number(r.get('pearson')):>7}  "
-                     f"{r['n']:>6}  {fmt.share(r['oov_ratio']):>6}")
+        lines.append(f"{name:<{width}}  {r['kind']:<9}  {study_format.number(score):>7}  {study_format.number(r.get('pearson')):>7}  "
+                     f"{r['n']:>6}  {study_format.share(r['oov_ratio']):>6}")
         if sections and r["kind"] == "analogies":
             for sec, s in r["sections"].items():
                 lines.append(f"  {sec:<{width + 9}}  {s['accuracy']:>7.4f}  {'':>7}  {s['total']:>6}")
@@ -47,7 +47,7 @@ def _score_line(options: dict) -> str:
 @run_dir_option
 @click.option("--vectors", "vectors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Evaluate this vector file instead of the run's tables.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "native", "word2vec", "word2vec-binary", "glove"]),
+@click.option("--format", "vectors_format", type=click.Choice(["auto", "native", "word2vec", "word2vec-binary", "glove"]),
               default="auto", show_default=True, help="Format of --vectors (auto: by extension and header).")
 @click.option("--pairs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="A word-pair file (word1<TAB>word2<TAB>score); repeatable.")
@@ -67,7 +67,7 @@ def _score_line(options: dict) -> str:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the results as JSON here.")
 @handle_errors
-def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, restrict_vocab: int,
+def cli(run_dir: Path, vectors_path: Path | None, vectors_format: str, pairs, analogies, restrict_vocab: int,
         pairs_restrict_vocab: int, method: str, case_sensitive: bool, no_builtin: bool, neighbours,
         topn: int, sections: bool, json_path: Path | None) -> None:
     """Evaluate embedding tables on word-pair and analogy benchmarks."""
@@ -107,7 +107,7 @@ def cli(run_dir: Path, vectors_path: Path | None, fmt: str, pairs, analogies, re
         click.echo(f"wrote {out / 'report.md'} and {out / 'report.json'}")
         return
 
-    table, whole_words = whole_word_view(load_vectors(vectors_path, format=fmt))
+    table, whole_words = whole_word_view(load_vectors(vectors_path, format=vectors_format))
     result = evaluate_table(table, **options)
     click.echo(f"vectors: {vectors_path} ({len(table):,} words x {table.dim})")
     if whole_words is not None:

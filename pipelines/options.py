@@ -11,18 +11,27 @@ import click
 
 from base.errors import InputError
 from base.layout import RunLayout
+from base.limits import DEFAULT_DIM
+from base.parse import comma_choices, comma_list
+from corpus.fraction import check_fraction
 from corpus.prepare import PrepareConfig, ensure_prepared
 from corpus.prepared import PreparedCorpus
 from corpus.sources import resolve_sources
-from gpt.config import POSITIONS, TABLE_DATA, GPTConfig
-from pipelines.common import COUNT, SEED, TokenCount, show_progress
+from gpt.config import POSITIONS, GPTConfig
+from pipelines.common import COUNT, SEED, TokenCount, resolve_device, show_progress
 from study.scheduler import AUTO
+from study.settings import StudySettings, TableSettings, given
+from study.sources import RUN_TABLE_SOURCES
 from study.stats import DEFAULT_MARGIN
 from study.sweep import DEFAULT_BUDGETS
+from study.table_configs import METHODS
 
 _TYPES = {"tokens": TokenCount(), "seed": SEED, "table_seed": SEED,
-          "position": click.Choice(POSITIONS), "table_data": click.Choice(TABLE_DATA)}
+          "position": click.Choice(POSITIONS), "table_data": click.Choice(RUN_TABLE_SOURCES)}
 _METAVARS = {"embedding": "learned|init:TABLE|frozen:TABLE"}
+_HELP = {"table_data": "Text a run table was pretrained on: run (the whole train split: embeddings/), fraction "
+                       "(this run's --fraction of it, the same documents: embeddings/frac<F>/), table-corpus (the "
+                       "corpus in <run>/table-corpus/)."}
 # what a study sets itself: the arm's embedding and position, the seed, the budget, and d_model (--dim); and
 # the data-size settings, which compare's and sweep's summaries do not record (the data sweep sets them)
 STUDY_SETS = ("embedding", "table", "table_seed", "rescale", "project", "position", "seed", "tokens", "d_model",
@@ -32,7 +41,7 @@ STUDY_SETS = ("embedding", "table", "table_seed", "rescale", "project", "positio
 def _field_option(field: dataclasses.Field, study: bool):
     """The click option of one GPTConfig field: train_gpt's (default: the field's) or a study's (default:
     unset, so the GPT's default applies)."""
-    flag, help_text = field.metadata["flag"], field.metadata["help"]
+    flag, help_text = field.metadata["flag"], _HELP.get(field.name, field.metadata["help"])
     if field.name == "embedding":
         help_text = ("Token embedding: learned from scratch, initialized from TABLE, or TABLE frozen. TABLE is "
                      "a method of the run (cbow, skipgram, glove) or a vector file (word2vec text/binary, GloVe).")
@@ -55,11 +64,6 @@ def gpt_options(func=None, *, study: bool = False):
             continue  # the table is given with --embedding MODE:TABLE
         func = _field_option(field, study)(func)
     return func
-
-
-def given(options: dict) -> dict:
-    """The GPT options a user set (a study's unset ones stay at the GPT's defaults)."""
-    return {name: value for name, value in options.items() if value is not None}
 
 
 class Jobs(click.ParamType):
@@ -89,19 +93,11 @@ threads_option = click.option(
     help="Torch threads of each run [the available cores / --jobs]; a run is bit-reproducible at a fixed value.")
 
 
-def _comma_list(value: str, flag: str, what: str) -> list[str]:
-    """The non-empty items of a comma list given to ``flag``; InputError naming ``what`` it takes when none."""
-    parts = [p.strip() for p in str(value).split(",") if p.strip()]
-    if not parts:
-        raise InputError(f"{flag} takes a comma list of {what}, got {value!r}")
-    return parts
-
-
 def parse_budgets(value: str) -> list[int]:
     """``"50k,200k,1M"`` -> sorted distinct token counts; InputError for anything else."""
     counts = TokenCount()
     budgets = []
-    for part in _comma_list(value, "--budgets", f"token counts (e.g. {DEFAULT_BUDGETS})"):
+    for part in comma_list(value, "--budgets", f"token counts (e.g. {DEFAULT_BUDGETS})"):
         try:
             budgets.append(counts.convert(part, None, None))
         except click.BadParameter as exc:
@@ -114,15 +110,21 @@ def parse_fractions(value: str, flag: str = "--fractions") -> list[float]:
     from fractions import Fraction
 
     fractions = []
-    for part in _comma_list(value, flag, "fractions of the train split (e.g. 1/16,1/4,1)"):
+    for part in comma_list(value, flag, "fractions of the train split (e.g. 1/16,1/4,1)"):
         try:
             number = Fraction(part)
         except (ValueError, ZeroDivisionError):
             raise InputError(f"{flag}: {part!r} is not a number (write 1/8 or 0.125)") from None
-        if not 0 < number <= 1:
-            raise InputError(f"{flag}: {part} is not a fraction in (0, 1] of the train split")
-        fractions.append(float(number))
+        try:
+            fractions.append(check_fraction(float(number)))
+        except InputError:
+            raise InputError(f"{flag}: {part} is not a fraction in (0, 1] of the train split") from None
     return sorted(set(fractions))
+
+
+def parse_methods(value: str) -> list[str]:
+    """``"cbow,glove"`` -> the named table methods, each once; InputError naming the known ones."""
+    return comma_choices(value, "--methods", METHODS, "methods")
 
 
 plan_option = click.option(
@@ -131,7 +133,7 @@ plan_option = click.option(
          "GNU parallel, ...) instead of training; rerun without --plan to summarize.")
 
 
-def prepare_table_corpus(run_dir: Path, spec: str, sources: list, fresh: bool, quiet: bool) -> PreparedCorpus:
+def prepare_table_corpus(run_dir: Path, spec: str, sources: list, fresh: bool, progress: bool) -> PreparedCorpus:
     """Prepare (or reuse) the corpus of ``--table-corpus SPEC`` (its ``sources``, resolved by the caller
     before anything is written) in ``<run>/table-corpus/corpus`` with prepare's defaults (its own
     vocabulary); InputError when the run already holds a table corpus of other text (unless ``fresh``)."""
@@ -139,8 +141,9 @@ def prepare_table_corpus(run_dir: Path, spec: str, sources: list, fresh: bool, q
     from corpus.prepared import read_manifest
 
     config = PrepareConfig()
-    out = RunLayout(run_dir).table_corpus.corpus
-    if not fresh and (out / "manifest.json").is_file():
+    layout = RunLayout(run_dir).table_corpus
+    out = layout.corpus
+    if not fresh and layout.manifest.is_file():
         try:
             theirs = read_manifest(out).get("input_fingerprint")
         except InputError:
@@ -148,7 +151,7 @@ def prepare_table_corpus(run_dir: Path, spec: str, sources: list, fresh: bool, q
         if theirs is not None and theirs != input_fingerprint(sources, config):
             raise InputError(f"{out} holds a table corpus prepared from other text than {spec}; pass --fresh to "
                              "replace it (its transfer runs then train again), or use another --run-dir")
-    prepared, built = ensure_prepared(sources, out, config, progress=show_progress(quiet))
+    prepared, built = ensure_prepared(sources, out, config, progress=progress)
     if built:
         click.echo(f"prepared the table corpus: {prepared.path} ({describe(prepared)})")
     return prepared
@@ -243,7 +246,7 @@ def study_options(func):
     options = [
         click.option("--seeds", type=COUNT, default=3, show_default=True,
                      help="Seeds per arm, paired across arms; seed k uses tables pretrained with seed k."),
-        click.option("--dim", type=COUNT, default=128, show_default=True,
+        click.option("--dim", type=COUNT, default=DEFAULT_DIM, show_default=True,
                      help="d_model, and the dim of tables pretrained here."),
         click.option("--x-max", type=float, default=None,
                      help="GloVe x_max of the tables: checked against the run's GloVe table, used when it is "
@@ -262,3 +265,18 @@ def study_options(func):
     for option in reversed(options):
         func = option(func)
     return func
+
+
+STUDY_OPTIONS = ("seeds", "dim", "x_max", "device", "fresh", "jobs", "threads_per_run", "margin", "quiet")
+
+
+def study_settings(run_dir: Path, options: dict, **fields) -> StudySettings:
+    """The study's settings from its command's options: the study options (:func:`study_options`) are taken
+    out of ``options``; the rest are GPT options, which with the GPT ``fields`` the study sets itself make
+    the base config (d_model from ``--dim``). Every value is checked before anything is written."""
+    study = {name: options.pop(name) for name in STUDY_OPTIONS}
+    base = GPTConfig(d_model=study["dim"], **fields, **given(options))
+    return StudySettings(run_dir=Path(run_dir), base=base, seeds=study["seeds"],
+                         tables=TableSettings(x_max=study["x_max"]), device=resolve_device(study["device"]),
+                         jobs=study["jobs"], threads=study["threads_per_run"], margin=study["margin"],
+                         fresh=study["fresh"], progress=show_progress(study["quiet"]), log=click.echo)

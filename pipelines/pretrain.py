@@ -15,38 +15,44 @@ import click
 
 from base.cores import available_cores
 from base.locks import run_lock
-from pipelines.common import COUNT, SEED, handle_errors, main_entry, run_dir_option, show_progress
-from pipelines.options import PREPARE_PARAMS, open_or_prepare, prepare_options
-from study.tables import METHODS, TRAINER_DEFAULTS as D, build_config, parse_methods, table_device, train_tables
+from pipelines.common import COUNT, DEVICES, SEED, handle_errors, main_entry, run_dir_option, show_progress
+from pipelines.options import PREPARE_PARAMS, open_or_prepare, parse_methods, prepare_options
+from study.table_configs import METHODS, TRAINER_DEFAULTS, build_config, table_device
+from study.tables import train_tables
 
 
 @click.command()
 @run_dir_option
 @prepare_options(seed_flag="--split-seed")
 @click.option("--methods", default=",".join(METHODS), show_default=True, help="Comma list of methods to train.")
-@click.option("--dim", type=COUNT, default=D["dim"], show_default=True, help="Vector size (the GPT's d_model).")
-@click.option("--window", type=COUNT, default=D["window"], help="Context window [word2vec 5, GloVe 10].")
-@click.option("--negative", type=COUNT, default=D["negative"], show_default=True,
+@click.option("--dim", type=COUNT, default=TRAINER_DEFAULTS["dim"], show_default=True,
+              help="Vector size (the GPT's d_model).")
+@click.option("--window", type=COUNT, default=TRAINER_DEFAULTS["window"],
+              help="Context window [word2vec 5, GloVe 10].")
+@click.option("--negative", type=COUNT, default=TRAINER_DEFAULTS["negative"], show_default=True,
               help="Negative samples per target (word2vec).")
-@click.option("--noise", type=click.Choice(["pair", "window"]), default=D["noise"],
+@click.option("--noise", type=click.Choice(["pair", "window"]), default=TRAINER_DEFAULTS["noise"],
               help="Skip-gram noise words: fresh per (context, centre) pair as gensim [pair], or shared across a "
                    "centre's window (Ji et al. 2016; faster).")
-@click.option("--sample", type=float, default=D["sample"], show_default=True,
+@click.option("--sample", type=float, default=TRAINER_DEFAULTS["sample"], show_default=True,
               help="Subsampling threshold (word2vec).")
-@click.option("--epochs", type=COUNT, default=D["epochs"], help="Passes over the train split [word2vec 5, GloVe 15].")
-@click.option("--alpha", type=float, default=D["alpha"],
+@click.option("--epochs", type=COUNT, default=TRAINER_DEFAULTS["epochs"],
+              help="Passes over the train split [word2vec 5, GloVe 15].")
+@click.option("--alpha", type=float, default=TRAINER_DEFAULTS["alpha"],
               help="Initial learning rate [skip-gram 0.025, CBOW 0.05, GloVe 0.05].")
-@click.option("--threads", type=COUNT, default=D["threads"], help="Worker threads [all cores]; 1 is bit-reproducible.")
-@click.option("--seed", type=SEED, default=D["seed"], show_default=True,
+@click.option("--threads", type=COUNT, default=TRAINER_DEFAULTS["threads"],
+              help="Worker threads [all cores]; 1 is bit-reproducible.")
+@click.option("--seed", type=SEED, default=TRAINER_DEFAULTS["seed"], show_default=True,
               help="Seed of the trainers; tables of a seed k > 0 go to embeddings/seed<k>/.")
-@click.option("--export-vectors", type=click.Choice(["in", "out", "sum"]), default=D["export_vectors"],
+@click.option("--export-vectors", type=click.Choice(["in", "out", "sum"]),
+              default=TRAINER_DEFAULTS["export_vectors"],
               help="Which vectors form the table [word2vec in, GloVe sum (W + W~)].")
-@click.option("--x-max", type=float, default=D["x_max"], show_default=True,
+@click.option("--x-max", type=float, default=TRAINER_DEFAULTS["x_max"], show_default=True,
               help="GloVe weighting cap x_max in f(x) = min(1, (x/x_max)^0.75): 100 for large corpora; 10 suits "
                    "small ones (a few million tokens) such as the default corpus.")
-@click.option("--memory-gb", type=float, default=D["memory_gb"], show_default=True,
+@click.option("--memory-gb", type=float, default=TRAINER_DEFAULTS["memory_gb"], show_default=True,
               help="Working memory for GloVe co-occurrence counting (dense block + overflow buffers).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=D["device"], show_default=True,
+@click.option("--device", type=click.Choice(DEVICES), default=TRAINER_DEFAULTS["device"], show_default=True,
               help="Trainer engine: auto and cpu train with the compiled CPU kernels (the reference algorithm, "
                    "bit-reproducible with --threads 1) whether or not a GPU is present; cuda trains batched "
                    "torch steps on the GPU, a different algorithm.")

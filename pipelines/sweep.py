@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from base.locks import run_lock
-from pipelines.common import handle_errors, main_entry, resolve_device, run_dir_option, show_progress
-from pipelines.options import given, parse_budgets, study_options
+from pipelines.common import handle_errors, main_entry, run_dir_option
+from pipelines.options import parse_budgets, study_options, study_settings
 from study.sweep import DEFAULT_ARMS, DEFAULT_BUDGETS, run_sweep
 from study.variants import parse_arms
 
@@ -32,19 +32,14 @@ from study.variants import parse_arms
                    "there is time for the full picture.")
 @study_options
 @handle_errors
-def cli(run_dir: Path, budgets: str, arms: str, seeds: int, dim: int, x_max: float | None, device: str,
-        fresh: bool, jobs: int | str, threads_per_run: int | None, quiet: bool, margin: float, **gpt) -> None:
+def cli(run_dir: Path, budgets: str, arms: str, **options) -> None:
     """How the paired difference from the learned embedding moves with the token budget."""
-    from gpt.config import GPTConfig
-
     budget_list, arm_list = parse_budgets(budgets), parse_arms(arms)
-    base = GPTConfig(d_model=dim, tokens=budget_list[0], **given(gpt))
+    settings = study_settings(run_dir, options, tokens=budget_list[0])
     for budget in budget_list:
-        base.replace(tokens=budget)  # every budget is a valid config
-    device = resolve_device(device)
+        settings.base.replace(tokens=budget)  # every budget is a valid config
     with run_lock(run_dir):
-        run_sweep(Path(run_dir), arm_list, budget_list, seeds, base, x_max, device, fresh,
-                  not show_progress(quiet), jobs, threads_per_run, log=click.echo, margin=margin)
+        run_sweep(settings, arm_list, budget_list)
 
 
 if __name__ == "__main__":

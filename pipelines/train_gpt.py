@@ -79,21 +79,29 @@ def cli(run_dir: Path, variant: str | None, device: str, threads: int | None, co
     Under torchrun, data-parallel across its processes (--batch-size is the global batch).
     """
     from gpt import distributed
-    from gpt.runs import run_files
-    from gpt.train import train_variant
+    from gpt.runs import RunFiles, _stderr
+    from gpt.train import TrainOptions, train
+    from study.plan import resolve_run
+    from study.sources import check_config
+    from study.variants import variant_name
 
     mode, table = parse_embedding(embedding)
     config = GPTConfig(embedding=mode, table=table, **fields)
+    check_config(config)
     distributed.check_batch(config.batch_size, distributed.env_context().world_size)  # before any rendezvous
     device = resolve_device(device)
-    log = (lambda message: None) if quiet else click.echo
+    main = distributed.env_context().rank == 0
+    log = click.echo if main and not quiet else (lambda message: None)
+    warn = _stderr if main else (lambda message: None)  # rank 0 speaks for every process
+    variant = variant or variant_name(config)
     # rank 0 holds the lock of this run's own directory for every process of the run (they write nothing
     # themselves), so runs of one run directory can train at once (a cluster array over a --plan file)
-    directory = run_files(run_dir, config, variant).directory
-    lock = run_lock(directory) if distributed.env_context().rank == 0 else contextlib.nullcontext()
+    lock = run_lock(RunFiles.of(run_dir, variant, config.seed).directory) if main else contextlib.nullcontext()
     with lock, torch_threads(threads), distributed.process_group(device) as (context, device):
-        result = train_variant(run_dir, config, variant=variant, device=device, compile=compile_model,
-                               quiet=not show_progress(quiet), stop_after=stop_after, fresh=fresh, log=log)
+        run = resolve_run(run_dir, config, variant, log=log, warn=warn)
+        options = TrainOptions(device=device, compile=compile_model, progress=show_progress(quiet),
+                               stop_after=stop_after, fresh=fresh, log=log)
+        result = train(run, options)
     if not context.is_main:
         return
     if result is None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from base.atomic import atomic_path, write_json
+from base.atomic import atomic_file, write_json
 from gpt.runs import RunFiles, read_curve
 from study import format as fmt
-from study.stats import ALPHA, DEFAULT_MARGIN, holm, mean_std, paired_difference, tokens_to_reach
+from study.stats import ALPHA, holm, mean_std, paired_difference, tokens_to_reach
 
 SUMMARY_FORMAT_VERSION = 3  # 2: Holm-adjusted verdicts, per-seed tables, eval seconds; 3: equivalence margins
 EQUIVALENCE = ("Equivalence: two one-sided t-tests against a margin of ±{margin:g} nats/token, Holm-adjusted the same "
@@ -43,10 +43,10 @@ def _pretrain_seconds(reports: list[dict] | None) -> float | None:
     return sum(seconds) / len(seconds)
 
 
-def summarize(curves: dict, variants, results: dict[str, list[dict]], reports: dict, base, seeds: int,
-              device: str, margin: float = DEFAULT_MARGIN) -> dict:
+def summarize(settings, curves: dict, variants, results: dict[str, list[dict]], reports: dict) -> dict:
     """The summary as a JSON-ready dict: per variant, losses, paired differences and verdicts
-    (``curves`` from :func:`run_curves`)."""
+    (``curves`` from :func:`run_curves`; ``settings``: the study's :class:`study.settings.StudySettings`)."""
+    base, seeds, margin = settings.base, settings.seeds, settings.margin
     baseline = variants[0].name
     base_results = results[baseline]
     base_final_val = [curve[1][-1] for curve in curves[baseline]]
@@ -88,7 +88,7 @@ def summarize(curves: dict, variants, results: dict[str, list[dict]], reports: d
         "baseline": baseline,
         "budget": {"tokens": first["tokens"], "steps": first["steps"], "seeds": seeds,
                    "batch_size": base.batch_size, "context": base.context, "d_model": base.d_model,
-                   "n_layer": base.n_layer, "n_head": base.n_head, "device": device,
+                   "n_layer": base.n_layer, "n_head": base.n_head, "device": settings.device,
                    "frequent_words": first["frequent_words"], "frequent_fraction": first["frequent_fraction"],
                    "evaluations": len(base.eval_steps()),
                    "eval_windows": base.eval_windows},
@@ -123,7 +123,7 @@ def render_markdown(summary: dict) -> str:
     ]
     for name, row in summary["variants"].items():
         reach = row["tokens_to_baseline_val"]["mean"]
-        lines.append(f"| {name} | {fmt.mean_std(row['test_loss'])} | {fmt.number(row['test_ppl']['mean'], 1)} | "
+        lines.append(f"| {name} | {fmt.format_mean_std(row['test_loss'])} | {fmt.number(row['test_ppl']['mean'], 1)} | "
                      f"{fmt.difference(row['difference'])} | {fmt.p_value(row['difference'])} | "
                      f"{fmt.p_value(row['difference'], 'p_value_equivalence_holm')} | {fmt.text(row['verdict'])} | "
                      f"{'not reached' if reach is None else f'{reach:,.0f}'} | "
@@ -133,8 +133,8 @@ def render_markdown(summary: dict) -> str:
               "| variant | loss on frequent | Δ frequent [95% CI] | loss on rare | Δ rare [95% CI] |",
               "|---|---|---|---|---|"]
     for name, row in summary["variants"].items():
-        lines.append(f"| {name} | {fmt.mean_std(row['test_loss_frequent'])} | "
-                     f"{fmt.difference(row.get('difference_frequent'))} | {fmt.mean_std(row['test_loss_rare'])} | "
+        lines.append(f"| {name} | {fmt.format_mean_std(row['test_loss_frequent'])} | "
+                     f"{fmt.difference(row.get('difference_frequent'))} | {fmt.format_mean_std(row['test_loss_rare'])} | "
                      f"{fmt.difference(row.get('difference_rare'))} |")
     lines += ["", "## Cost", "", "| variant | table pretraining s (per seed) | GPT training s (mean) | "
                                  "val evaluations s (mean) |", "|---|---|---|---|"]
@@ -148,13 +148,11 @@ def render_markdown(summary: dict) -> str:
 def plot_curves(path: Path, curves: dict, summary: dict, seeds: int) -> None:
     """Val loss against tokens on a log axis (the step-0 point left out), one line per variant (mean over
     seeds), the seeds' range shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    from study.plots import new_figure, save_figure
+
+    fig, ax = new_figure((9, 5.5))
     for name in summary["variants"]:
         length = min(len(c[0]) for c in curves[name])
         tokens = np.asarray(curves[name][0][0][:length])
@@ -169,21 +167,15 @@ def plot_curves(path: Path, curves: dict, summary: dict, seeds: int) -> None:
     ax.set_title(f"Validation loss, mean of {seeds} seed(s), range shaded")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
-def write_summary(out: Path, run_dir: Path, variants, results, reports, base, seeds: int, device: str,
-                  margin: float = DEFAULT_MARGIN) -> dict:
+def write_summary(settings, out: Path, variants, results, reports) -> dict:
     """Write summary.json, summary.md and curves.png into ``out``; return the summary."""
-    from base.atomic import atomic_file
-
-    curves = run_curves(run_dir, results)
-    summary = summarize(curves, variants, results, reports, base, seeds, device, margin)
+    curves = run_curves(settings.run_dir, results)
+    summary = summarize(settings, curves, variants, results, reports)
     write_json(out / "summary.json", summary)
     with atomic_file(out / "summary.md", "w", encoding="utf-8") as handle:
         handle.write(render_markdown(summary))
-    plot_curves(out / "curves.png", curves, summary, seeds)
+    plot_curves(out / "curves.png", curves, summary, settings.seeds)
     return summary

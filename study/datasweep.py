@@ -21,17 +21,18 @@ Output: ``runs/<name>/datasweep/`` ``summary.json`` (key ``fractions``; per arm 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from base.errors import InputError
-from base.layout import RunLayout
 from corpus.fraction import fraction_ids
 from corpus.prepared import PreparedCorpus
-from study.plan import datasweep_cells, plan
+from gpt.data import require_window
+from study.plan import datasweep_cells, plan, write_plan
 from study.scheduler import train_planned
-from study.stats import DEFAULT_MARGIN
+from study.sources import TableSource
 from study.tables import ensure_tables
-from study.variants import SAME_TEXT, TRANSFER
+from study.variants import arm_source
 
 DEFAULT_FRACTIONS = "1/16,1/8,1/4,1/2,1"
 DEFAULT_ARMS = "learned,glove-init,glove-init-transfer"
@@ -64,28 +65,38 @@ def run_tokens(prepared, fractions: list[float], seeds: int, epochs: float, base
     for fraction in fractions:
         for seed in range(seeds):
             n = len(fraction_ids(prepared.train_ids, prepared.vocab.eos_id, fraction, seed))
-            if n <= base.context:
-                raise InputError(f"fraction {fraction:g} keeps {n} train tokens for seed {seed}, fewer than context "
-                                 f"+ 1 = {base.context + 1}; use larger --fractions or a smaller --context")
+            require_window(n, base.context, f"fraction {fraction:g} (for seed {seed})",
+                           "use larger --fractions or a smaller --context")
             tokens[(fraction, seed)] = max(base.tokens_per_step, round(epochs * n))
     return tokens
 
 
-def _ensure_arm_tables(run_dir: Path, prepared, arms: list, fractions: dict, seeds: int, base, x_max,
-                       threads, fresh: bool, table_corpus, log) -> None:
+@dataclass(frozen=True)
+class DataSweep:
+    """What a data sweep trains: its ``arms`` (learned first), learned's ``fractions`` (ascending), the other
+    arms' ``arm_fractions`` (None: :func:`default_arm_fractions`), each run's ``epochs`` of its own fraction,
+    and the table corpus (prepared, with the ``table_corpus_source`` it was prepared from) of the transfer
+    arms, when one is given."""
+
+    arms: list
+    fractions: list[float]
+    arm_fractions: list[float] | None = None
+    epochs: float = DEFAULT_EPOCHS
+    table_corpus: object = None
+    table_corpus_source: str | None = None
+
+
+def _ensure_arm_tables(settings, prepared, sweep: DataSweep, fractions: dict) -> None:
     """Every table the arms need: same-text tables at each fraction (the run's own at 1), transfer tables
     from the table corpus (same trainer settings as the run's tables) or the run's own."""
-    same = [a for a in arms if a.fields.get("table_data") == SAME_TEXT]
-    transfer = [a for a in arms if a.fields.get("table_data") == TRANSFER]
+    same = [a for a in sweep.arms if arm_source(a) is TableSource.FRACTION]
+    transfer = [a for a in sweep.arms if arm_source(a) is TableSource.TABLE_CORPUS]
     if same:  # every table arm trains at the same fractions (arm_fractions), so one call checks them all first
-        ensure_tables(run_dir, prepared, same, seeds, base.d_model, x_max, log, threads, fresh,
-                      fractions=tuple(fractions[same[0].name]))
-    if transfer and table_corpus is not None:
-        tc = RunLayout(run_dir).table_corpus.root
-        ensure_tables(tc, table_corpus, transfer, seeds, base.d_model, x_max, log, threads, fresh,
-                      settings_from=run_dir)
+        ensure_tables(settings, prepared, same, TableSource.FRACTION, tuple(fractions[same[0].name]))
+    if transfer and sweep.table_corpus is not None:
+        ensure_tables(settings, sweep.table_corpus, transfer, TableSource.TABLE_CORPUS)
     elif transfer:
-        ensure_tables(run_dir, prepared, transfer, seeds, base.d_model, x_max, log, threads, fresh)
+        ensure_tables(settings, prepared, transfer)
 
 
 def describe_table_corpus(table_corpus, source: str) -> dict:
@@ -95,34 +106,29 @@ def describe_table_corpus(table_corpus, source: str) -> dict:
             "vocab_size": counts["vocab_size"]}
 
 
-def run_datasweep(run_dir: Path, arms: list, fractions: list[float], table_fractions: list[float] | None,
-                  seeds: int, base, epochs: float, x_max: float | None, device: str, fresh: bool, quiet: bool,
-                  jobs: int | str = 1, threads: int | None = None, plan_file: Path | None = None,
-                  table_corpus=None, table_corpus_source: str | None = None, log=print,
-                  margin: float = DEFAULT_MARGIN) -> dict | None:
-    """Tables, runs and summary of the data sweep (the caller holds the run's lock, and has prepared the
-    table corpus ``table_corpus`` from ``table_corpus_source`` when one was given); returns the summary, or
-    None after writing ``plan_file`` instead of training."""
-    from study.compare import write_plan
+def run_datasweep(settings, sweep: DataSweep, plan_file: Path | None = None) -> dict | None:
+    """Tables, runs and summary of the data sweep (:class:`study.settings.StudySettings`; the caller holds
+    the run's lock, and has prepared the table corpus when one was given); returns the summary, or None
+    after writing ``plan_file`` instead of training."""
     from study.datasweep_summary import write_datasweep
 
-    layout = RunLayout(run_dir)
+    layout, log = settings.layout, settings.log
     prepared = PreparedCorpus.open(layout.corpus)
-    at = arm_fractions(arms, fractions, table_fractions)
-    tokens = run_tokens(prepared, fractions, seeds, epochs, base)
-    _ensure_arm_tables(run_dir, prepared, arms, at, seeds, base, x_max, threads, fresh, table_corpus, log)
-    cells = datasweep_cells(arms, at, seeds, base, tokens, table_corpus is not None)
-    planned = plan(run_dir, prepared, cells, fresh, log=log, warn=log, table_lines=False)
+    at = arm_fractions(sweep.arms, sweep.fractions, sweep.arm_fractions)
+    tokens = run_tokens(prepared, sweep.fractions, settings.seeds, sweep.epochs, settings.base)
+    _ensure_arm_tables(settings, prepared, sweep, at)
+    cells = datasweep_cells(sweep.arms, at, settings.seeds, settings.base, tokens, sweep.table_corpus is not None)
+    planned = plan(settings, prepared, cells, table_lines=False)
     if plan_file is not None:
-        write_plan(plan_file, planned, device, fresh, log)
+        write_plan(settings, planned, plan_file)
         return None
     results: dict = {}
-    for (_, run), result in zip(planned, train_planned(planned, device, quiet, fresh, log, jobs, threads)):
-        arm = run.record["variant"].split("@")[0]
-        results.setdefault(arm, {}).setdefault(run.config.fraction, []).append(result)
-    described = None if table_corpus is None else describe_table_corpus(table_corpus, table_corpus_source)
-    summary = write_datasweep(layout.datasweep, arms, fractions, results, base, seeds, epochs,
-                              len(prepared.train_ids), device, margin, described)
+    for (cell, _), result in zip(planned, train_planned(planned, settings)):
+        results.setdefault(cell.arm, {}).setdefault(cell.size, []).append(result)
+    described = None if sweep.table_corpus is None else describe_table_corpus(sweep.table_corpus,
+                                                                              sweep.table_corpus_source)
+    facts = {"epochs": sweep.epochs, "train_tokens": len(prepared.train_ids), "table_corpus": described}
+    summary = write_datasweep(settings, sweep.arms, sweep.fractions, results, facts)
     log(f"summary: {layout.datasweep / 'summary.md'}")
     for arm, row in summary["arms"].items():
         if arm == summary["baseline"]:

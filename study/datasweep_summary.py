@@ -19,12 +19,13 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+from base.layout import gpt_run_name
 from corpus.fraction import RARE_IN_FRACTION
 from study import format as fmt
 from study.compare_summary import EQUIVALENCE, INTERVAL_COVERS, TABLE_SEEDS, _stat
 from study.plots import plot_differences, write_study
-from study.stats import ALPHA, DEFAULT_MARGIN, equivalent_size, holm, paired_difference
-from study.variants import SAME_TEXT, TRANSFER
+from study.stats import ALPHA, equivalent_size, holm, paired_difference
+from study.sources import TableSource
 
 DATASWEEP_FORMAT_VERSION = 1
 MEASURE = "test_loss_best_val"
@@ -105,14 +106,16 @@ def _cell(fraction: float, runs: list[dict], diff, rare, effective: dict | None)
             "difference": diff.to_dict() if diff else None, "verdict": diff.verdict if diff else None,
             "rare": _rare_cell(runs, rare), "effective_data": effective,
             "table_corpus": runs[0].get("table_corpus"),
-            "runs": [str(Path(r["record"]["variant"]) / f"seed{r['seed']}") for r in runs]}
+            "runs": [gpt_run_name(r["record"]["variant"], r["seed"]) for r in runs]}
 
 
-def summarize_datasweep(arms, fractions: list[float], results: dict, base, seeds: int, epochs: float,
-                        train_tokens: int, device: str, margin: float = DEFAULT_MARGIN,
-                        table_corpus: dict | None = None) -> dict:
+def summarize_datasweep(settings, arms, fractions: list[float], results: dict, facts: dict) -> dict:
     """The data sweep as a JSON-ready dict (see the module doc): ``results[arm][fraction]`` holds one result
-    per seed, in seed order; ``fractions`` are learned's, ascending."""
+    per seed, in seed order; ``fractions`` are learned's, ascending; ``facts``: ``epochs`` (of each run's own
+    fraction), ``train_tokens`` (of the whole train split) and ``table_corpus`` (what the summary records of
+    it, or None); ``settings``: the study's :class:`study.settings.StudySettings`."""
+    base, seeds, margin = settings.base, settings.seeds, settings.margin
+    epochs, train_tokens = facts["epochs"], facts["train_tokens"]
     baseline = arms[0].name
     fractions = [float(f) for f in fractions]
     main, rare = _families(arms, results, baseline, margin)
@@ -138,12 +141,12 @@ def summarize_datasweep(arms, fractions: list[float], results: dict, base, seeds
                   "schedule": f"{base.warmup_fraction:.0%} warmup, cosine to {base.min_lr_ratio:g} x lr, per run; "
                               f"trained for {epochs:g} epochs of its own fraction; the test loss at the best val "
                               "evaluation"},
-        "device": device, "interval_covers": covers,
+        "device": settings.device, "interval_covers": covers,
         "multiple_comparisons": f"Holm over the {len(main)} (arm, fraction) comparisons, family-wise alpha {ALPHA}",
         "multiple_comparisons_rare": f"Holm over the {len(rare)} (arm, fraction) comparisons on rare targets, "
                                      f"family-wise alpha {ALPHA}",
         "margin": margin, "equivalence": EQUIVALENCE.format(margin=margin),
-        "table_corpus": table_corpus, "measure": MEASURE,
+        "table_corpus": facts.get("table_corpus"), "measure": MEASURE,
         "arms": rows,
     }
 
@@ -160,9 +163,9 @@ def _table_source(table_corpus: dict | None) -> str:
 def _table_lines(summary: dict) -> list[str]:
     """Where the arms' tables come from: the GPT's own fraction, or the table corpus (transfer arms)."""
     rows, lines = summary["arms"], []
-    same = [f"`{name}`" for name, row in rows.items() if row.get("table_data") == SAME_TEXT]
+    same = [f"`{name}`" for name, row in rows.items() if row.get("table_data") == TableSource.FRACTION.value]
     transfer = [f"`{name}`" for name, row in rows.items()
-                if row.get("table_data") == TRANSFER]
+                if row.get("table_data") == TableSource.TABLE_CORPUS.value]
     if same:
         lines.append(f"The tables of {', '.join(same)} are pretrained on the fraction the GPT trains on.")
     if transfer or summary.get("table_corpus"):
@@ -208,7 +211,7 @@ def render_datasweep(summary: dict) -> str:
     for arm, row in summary["arms"].items():
         for label, cell in row["fractions"].items():
             diff, rare = cell["difference"], cell["rare"]
-            lines.append(f"| {arm} | {label} | {cell['train_tokens']:,.0f} | {fmt.mean_std(cell['test_loss'])} | "
+            lines.append(f"| {arm} | {label} | {cell['train_tokens']:,.0f} | {fmt.format_mean_std(cell['test_loss'])} | "
                          f"{fmt.difference(diff)} | {fmt.p_value(diff)} | "
                          f"{fmt.p_value(diff, 'p_value_equivalence_holm')} | {fmt.text(cell['verdict'])} | "
                          f"{_matches_at(cell['effective_data'])} | "
@@ -235,9 +238,9 @@ def plot_datasweep(path: Path, summary: dict) -> None:
                      "95% intervals")
 
 
-def write_datasweep(out: Path, arms, fractions, results, base, seeds: int, epochs: float, train_tokens: int,
-                    device: str, margin: float = DEFAULT_MARGIN, table_corpus: dict | None = None) -> dict:
-    """Write summary.json, summary.md and datasweep.png into ``out``; return the summary."""
-    summary = summarize_datasweep(arms, fractions, results, base, seeds, epochs, train_tokens, device, margin,
-                                  table_corpus)
+def write_datasweep(settings, arms, fractions, results, facts: dict) -> dict:
+    """Write summary.json, summary.md and datasweep.png into the run's ``datasweep/``; return the summary
+    (``facts`` as :func:`summarize_datasweep` takes them)."""
+    out = settings.layout.datasweep
+    summary = summarize_datasweep(settings, arms, fractions, results, facts)
     return write_study(out, summary, render_datasweep(summary), plot_datasweep, "datasweep.png")

@@ -16,7 +16,7 @@ def signed(value: float | None, digits: int = 4) -> str:
     return MISSING if value is None else f"{value:+.{digits}f}"
 
 
-def mean_std(stat: dict, digits: int = 4) -> str:
+def format_mean_std(stat: dict, digits: int = 4) -> str:
     """``mean ± std`` of a ``{"mean", "std"}`` statistic (the std left out when there is none)."""
     return number(stat["mean"], digits) + ("" if stat.get("std") is None else f" ± {stat['std']:.{digits}f}")
 

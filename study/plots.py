@@ -12,16 +12,31 @@ from pathlib import Path
 from base.atomic import atomic_file, atomic_path, write_json
 
 
-def plot_differences(path: Path, series: dict, margin: float | None, xlabel: str, ylabel: str, top: tuple,
-                     title: str) -> None:
-    """``series``: per arm ``(sizes, differences)`` (each difference a dict with ``mean``, ``ci_low`` and
-    ``ci_high``); ``top``: ``(label, size -> top value, top value -> size)`` for the secondary axis."""
+def new_figure(figsize: tuple[float, float]):
+    """``(fig, ax)`` of a figure drawn off-screen (the Agg backend: no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    return plt.subplots(figsize=figsize, dpi=110)
+
+
+def save_figure(fig, path: Path) -> None:
+    """Write ``fig`` as a PNG to a temporary name, rename it to ``path``, and free the figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def plot_differences(path: Path, series: dict, margin: float | None, xlabel: str, ylabel: str, top: tuple,
+                     title: str) -> None:
+    """``series``: per arm ``(sizes, differences)`` (each difference a dict with ``mean``, ``ci_low`` and
+    ``ci_high``); ``top``: ``(label, size -> top value, top value -> size)`` for the secondary axis."""
+    fig, ax = new_figure((8, 5))
     ax.axhline(0.0, color="grey", linewidth=1.0)
     if margin:
         ax.axhspan(-margin, margin, color="grey", alpha=0.12, label=f"±{margin:g} margin")
@@ -39,10 +54,7 @@ def plot_differences(path: Path, series: dict, margin: float | None, xlabel: str
     ax.grid(alpha=0.3)
     if series or margin:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_study(out: Path, summary: dict, markdown: str, plot, image: str) -> dict:

@@ -114,12 +114,9 @@ def intrinsic_vs_gpt(tables: dict, summary: dict | None) -> dict:
 
 def plot_intrinsic_vs_gpt(path: Path, link: dict) -> None:
     """WS353 Spearman against the GPT's test-loss difference from learned, one point per table and mode."""
-    import matplotlib
+    from study.plots import new_figure, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.5), dpi=110)
+    fig, ax = new_figure((6.5, 4.5))
     for mode, marker in (("delta_init", "o"), ("delta_frozen", "s")):
         points = [(r["ws353"], r[mode], m) for m, r in link["methods"].items()
                   if r.get(mode) is not None and "ws353" in r]
@@ -132,10 +129,7 @@ def plot_intrinsic_vs_gpt(path: Path, link: dict) -> None:
     ax.set_title("Does intrinsic quality predict what helps the GPT?")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _compare_section(title: str, summary: dict, image: str) -> list[str]:

@@ -16,7 +16,6 @@ import threading
 import time
 from pathlib import Path
 
-from base.errors import InputError
 from base.locks import run_lock
 from base.cores import available_cores
 
@@ -68,9 +67,10 @@ def write_jobs_record(best_jobs: int, device: str, measured: dict, date: str) ->
     return path
 
 
-def train_planned(planned: list[tuple[str, object]], device: str, quiet: bool, fresh: bool, log,
-                  jobs: int | str = 1, threads: int | None = None) -> list[dict]:
-    """Train (or find finished) each ``(label, planned run)`` and return their results in plan order.
+def train_planned(planned: list[tuple[object, object]], settings) -> list[dict]:
+    """Train (or find finished) each ``(cell, planned run)`` (:func:`study.plan.plan`) and return their results
+    in plan order, with the study's :class:`study.settings.StudySettings` (device, jobs, threads, fresh,
+    progress, log).
 
     ``jobs`` runs train at once (``auto``: :func:`resolve_jobs`), each in a worker process of its own with
     ``threads`` torch threads (default: the available cores shared out); a run's result does not depend on
@@ -81,30 +81,38 @@ def train_planned(planned: list[tuple[str, object]], device: str, quiet: bool, f
     """
     from gpt.runs import finished_result
 
-    jobs, why = resolve_jobs(jobs, device)
-    threads = threads or max(1, available_cores() // jobs)
-    finished = [None if fresh else finished_result(run.files, run.record) for _, run in planned]
+    jobs, why = resolve_jobs(settings.jobs, settings.device)
+    threads = settings.threads or max(1, available_cores() // jobs)
+    finished = [None if settings.fresh else finished_result(run.files, run.record) for _, run in planned]
     pending = [i for i, result in enumerate(finished) if result is None]
     if pending and jobs > 1:
-        log(f"training {len(pending)} run(s), {jobs} at a time ({why}), {threads} thread(s) each")
-    progress = _Progress(len(planned), sum(planned[i][1].config.trained_tokens for i in pending), log)
+        settings.log(f"training {len(pending)} run(s), {jobs} at a time ({why}), {threads} thread(s) each")
+    progress = _Progress(len(planned), sum(planned[i][1].config.trained_tokens for i in pending), settings.log)
     results: list = list(finished)
     for i, result in enumerate(finished):
         if result is not None:
-            progress.report(planned[i][0], result, None, 0)
+            progress.report(planned[i][0].label, result, None, 0)
     if jobs == 1 or len(pending) < 2:
         import torch
 
         torch.set_num_threads(threads)
         for i in pending:
-            label, run = planned[i]
-            results[i], seconds = _train_locked(run, device, quiet, fresh)
-            progress.report(label, results[i], seconds, run.config.trained_tokens)
+            cell, run = planned[i]
+            results[i], seconds = _train_locked(run, settings.device, settings.progress, settings.fresh)
+            progress.report(cell.label, results[i], seconds, run.config.trained_tokens)
         return results
+    _train_in_pool(planned, pending, results, settings, (jobs, threads, progress))
+    return results
+
+
+def _train_in_pool(planned: list, pending: list[int], results: list, settings, how: tuple) -> None:
+    """Train the ``pending`` runs of ``planned`` in ``jobs`` worker processes of ``threads`` threads each
+    (``how``: jobs, threads and the progress reporter), filling ``results`` as each run ends."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    jobs, threads, progress = how
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
     _quiet_resource_tracker()
     queue, running = list(pending), {}
@@ -116,7 +124,7 @@ def train_planned(planned: list[tuple[str, object]], device: str, quiet: bool, f
                 i = queue.pop(0)
                 _, run = planned[i]
                 running[pool.submit(_train_in_worker, run.files.layout.root, run.config.to_dict(),
-                                    run.record["variant"], device, fresh)] = i
+                                    run.record["variant"], settings.device, settings.fresh)] = i
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 i = running.pop(future)
@@ -126,7 +134,7 @@ def train_planned(planned: list[tuple[str, object]], device: str, quiet: bool, f
                     pool.shutdown(wait=True)  # the runs already training finish and are kept
                     raise error
                 results[i], seconds = future.result()
-                progress.report(planned[i][0], results[i], seconds, planned[i][1].config.trained_tokens)
+                progress.report(planned[i][0].label, results[i], seconds, planned[i][1].config.trained_tokens)
     except BrokenProcessPool:
         raise ChildProcessError("a worker process died (killed, or out of memory?); finished runs are kept: rerun "
                                 "the same command to resume the rest") from None
@@ -135,7 +143,6 @@ def train_planned(planned: list[tuple[str, object]], device: str, quiet: bool, f
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return results
 
 
 def _stop_workers(pool) -> None:
@@ -155,14 +162,14 @@ def _quiet_resource_tracker() -> None:
         os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [current, quiet]))
 
 
-def _train_locked(run, device: str, quiet: bool, fresh: bool) -> tuple[dict, float]:
+def _train_locked(run, device: str, progress: bool, fresh: bool) -> tuple[dict, float]:
     """Train one planned run while holding its folder's lock; returns (result, seconds)."""
-    from gpt.train import train
+    from gpt.train import TrainOptions, train
 
     began = time.perf_counter()
+    options = TrainOptions(device=device, progress=progress, fresh=fresh, log=lambda message: None)
     with run_lock(run.files.directory):
-        result = train(run.prepared, run.config, run.files, run.record, run.table, device, quiet=quiet,
-                       fresh=fresh, log=lambda message: None)
+        result = train(run, options)
     return result, time.perf_counter() - began
 
 
@@ -203,8 +210,8 @@ def _exit_with_parent(parent: int) -> None:
 def _train_in_worker(run_dir: Path, config: dict, variant: str, device: str, fresh: bool) -> tuple[dict, float]:
     """One run in a worker process: planned again from its config (nothing large crosses processes)."""
     from gpt.config import GPTConfig
-    from gpt.runs import plan_run
+    from study.plan import resolve_run
 
     silent = lambda message: None  # noqa: E731
-    run = plan_run(run_dir, GPTConfig.from_dict(config), variant, log=silent, warn=silent)
-    return _train_locked(run, device, True, fresh)
+    run = resolve_run(run_dir, GPTConfig.from_dict(config), variant, log=silent, warn=silent)
+    return _train_locked(run, device, False, fresh)

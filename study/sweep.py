@@ -17,11 +17,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from base.layout import RunLayout
 from corpus.prepared import PreparedCorpus
 from study.plan import budget_label, plan, sweep_cells
 from study.scheduler import train_planned
-from study.stats import DEFAULT_MARGIN
 from study.tables import ensure_tables
 
 DEFAULT_BUDGETS = "400k,1.2M,3.2M"  # 0.65, 1.9 and 5.2 epochs of the default corpus's 620k train tokens;
@@ -45,25 +43,21 @@ def _say_what_is_replaced(path: Path, arms: list, budgets: list[int], log) -> No
             f"{','.join(map(budget_label, old_budgets))}); this one replaces it (its runs stay under gpt/)")
 
 
-def run_sweep(run_dir: Path, arms: list, budgets: list[int], seeds: int, base, x_max: float | None,
-              device: str, fresh: bool, quiet: bool, jobs: int | str = 1, threads: int | None = None,
-              log=print, margin: float = DEFAULT_MARGIN) -> dict:
-    """Tables, runs and summary of the sweep (the caller holds the run's lock); returns the summary."""
+def run_sweep(settings, arms: list, budgets: list[int]) -> dict:
+    """Tables, runs and summary of the sweep (:class:`study.settings.StudySettings`; the caller holds the
+    run's lock); returns the summary."""
     from study.sweep_summary import write_sweep
 
-    layout = RunLayout(run_dir)
+    layout, log = settings.layout, settings.log
     prepared = PreparedCorpus.open(layout.corpus)
     if any(arm.table for arm in arms):
-        ensure_tables(run_dir, prepared, arms, seeds, base.d_model, x_max, log, threads, fresh)
-    planned = plan(run_dir, prepared, sweep_cells(arms, budgets, seeds, base), fresh, log=log, warn=log,
-                   table_lines=False)
+        ensure_tables(settings, prepared, arms)
+    planned = plan(settings, prepared, sweep_cells(arms, budgets, settings.seeds, settings.base), table_lines=False)
     _say_what_is_replaced(layout.sweep / "summary.json", arms, budgets, log)
     results: dict = {}
-    for (_, run), result in zip(planned, train_planned(planned, device, quiet, fresh, log, jobs, threads)):
-        arm = run.record["variant"].split("@")[0]
-        results.setdefault(arm, {}).setdefault(run.config.tokens, []).append(result)
-    summary = write_sweep(layout.sweep, arms, budgets, results, base, seeds, len(prepared.train_ids), device,
-                          margin)
+    for (cell, _), result in zip(planned, train_planned(planned, settings)):
+        results.setdefault(cell.arm, {}).setdefault(cell.size, []).append(result)
+    summary = write_sweep(settings, arms, budgets, results, len(prepared.train_ids))
     log(f"summary: {layout.sweep / 'summary.md'}")
     for arm, row in summary["arms"].items():
         if arm != summary["baseline"]:

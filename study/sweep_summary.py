@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from base.layout import gpt_run_name
 from study import format as fmt
 from study.compare_summary import EQUIVALENCE, INTERVAL_COVERS, TABLE_SEEDS, _stat
 from study.plots import plot_differences, write_study
-from study.stats import ALPHA, BETTER, DEFAULT_MARGIN, equivalent_size, holm, paired_difference
+from study.stats import ALPHA, BETTER, equivalent_size, holm, paired_difference
 
 SWEEP_FORMAT_VERSION = 2  # 2: equivalence margins, crossover from the adjusted verdicts, effective budgets
 
@@ -32,9 +33,10 @@ def crossover(budgets: list[int], verdicts: list[str]) -> int | None:
     return found
 
 
-def summarize_sweep(arms, budgets: list[int], results: dict, base, seeds: int, train_tokens: int,
-                    device: str, margin: float = DEFAULT_MARGIN) -> dict:
-    """The sweep as a JSON-ready dict (see the module doc)."""
+def summarize_sweep(settings, arms, budgets: list[int], results: dict, train_tokens: int) -> dict:
+    """The sweep as a JSON-ready dict (see the module doc): ``results[arm][budget]`` holds one result per
+    seed; ``settings``: the study's :class:`study.settings.StudySettings`."""
+    base, seeds, margin = settings.base, settings.seeds, settings.margin
     baseline = arms[0].name
     others = [arm.name for arm in arms[1:]]
     family = holm({f"{arm}|{b}": paired_difference([r["test_loss"] for r in results[arm][b]],
@@ -53,7 +55,7 @@ def summarize_sweep(arms, budgets: list[int], results: dict, base, seeds: int, t
                              "verdict": diff.verdict if diff else None,
                              "effective_budget": None if arm.name == baseline else equivalent_size(
                                  budgets, learned, _stat([r["test_loss"] for r in runs])["mean"]),
-                             "runs": [str(Path(r["record"]["variant"]) / f"seed{r['seed']}") for r in runs]}
+                             "runs": [gpt_run_name(r["record"]["variant"], r["seed"]) for r in runs]}
         rows[arm.name] = {"embedding": arm.fields.get("embedding"), "table": arm.table, "budgets": cells,
                           "crossover": None if arm.name == baseline else
                           crossover(budgets, [cells[str(b)]["verdict"] for b in budgets])}
@@ -64,7 +66,7 @@ def summarize_sweep(arms, budgets: list[int], results: dict, base, seeds: int, t
         "model": {"d_model": base.d_model, "n_layer": base.n_layer, "n_head": base.n_head, "context": base.context,
                   "batch_size": base.batch_size, "schedule": f"{base.warmup_fraction:.0%} warmup, cosine to "
                                                              f"{base.min_lr_ratio:g} x lr, per budget"},
-        "device": device, "interval_covers": covers,
+        "device": settings.device, "interval_covers": covers,
         "multiple_comparisons": f"Holm over the {len(others) * len(budgets)} (arm, budget) comparisons, "
                                 f"family-wise alpha {ALPHA}",
         "margin": margin, "equivalence": EQUIVALENCE.format(margin=margin),
@@ -91,7 +93,7 @@ def render_sweep(summary: dict) -> str:
     for arm, row in summary["arms"].items():
         for b, cell in row["budgets"].items():
             diff = cell["difference"]
-            lines.append(f"| {arm} | {int(b):,} | {fmt.number(cell['epochs'], 2)} | {fmt.mean_std(cell['test_loss'])} | "
+            lines.append(f"| {arm} | {int(b):,} | {fmt.number(cell['epochs'], 2)} | {fmt.format_mean_std(cell['test_loss'])} | "
                          f"{fmt.difference(diff)} | {fmt.p_value(diff)} | "
                          f"{fmt.p_value(diff, 'p_value_equivalence_holm')} | {fmt.text(cell['verdict'])} | "
                          f"{fmt.equivalent_size(cell.get('effective_budget'))} |")
@@ -116,8 +118,8 @@ def plot_sweep(path: Path, summary: dict) -> None:
                      f"Pretrained tables against the learned embedding, {summary['seeds']} seed(s), 95% intervals")
 
 
-def write_sweep(out: Path, arms, budgets, results, base, seeds: int, train_tokens: int, device: str,
-                margin: float = DEFAULT_MARGIN) -> dict:
-    """Write summary.json, summary.md and sweep.png into ``out``; return the summary."""
-    summary = summarize_sweep(arms, budgets, results, base, seeds, train_tokens, device, margin)
+def write_sweep(settings, arms, budgets, results, train_tokens: int) -> dict:
+    """Write summary.json, summary.md and sweep.png into the run's ``sweep/``; return the summary."""
+    out = settings.layout.sweep
+    summary = summarize_sweep(settings, arms, budgets, results, train_tokens)
     return write_study(out, summary, render_sweep(summary), plot_sweep, "sweep.png")

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from base.errors import InputError
-from study.tables import METHODS, SHUFFLED_TABLE
+from base.layout import fraction_label
+from base.parse import comma_choices
+from gpt.config import POSITIONS
+from study.sources import TableSource, source_of, table_label
+from study.table_configs import METHODS, SHUFFLED_TABLE
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,7 @@ def token_variants(controls: bool) -> list[Variant]:
 
 
 def position_variants() -> list[Variant]:
-    return [Variant(f"pos-{p}", {"embedding": "learned", "position": p})
-            for p in ("learned", "sinusoidal", "rope", "alibi", "none")]
+    return [Variant(f"pos-{p}", {"embedding": "learned", "position": p}) for p in POSITIONS]
 
 
 def known_arms() -> dict[str, Variant]:
@@ -50,17 +52,21 @@ def known_arms() -> dict[str, Variant]:
     return {v.name: v for v in token_variants(controls=True) + position_variants()}
 
 
-SAME_TEXT, TRANSFER = "fraction", "table-corpus"  # a data-sweep arm's table_data; see datasweep_fields
+def arm_source(arm: Variant) -> TableSource | None:
+    """The table source an arm asks for (a data-sweep arm's ``table_data``; None for a learned arm)."""
+    return None if not arm.table else TableSource(arm.fields.get("table_data", TableSource.RUN.value))
 
 
 def datasweep_arms() -> dict[str, Variant]:
-    """Every arm the data sweep knows, by name; ``table_data`` says where the table's text comes from."""
+    """Every arm the data sweep knows, by name; ``table_data`` says where the table's text comes from:
+    same text (:attr:`TableSource.FRACTION`) or more text (:attr:`TableSource.TABLE_CORPUS`, transfer)."""
+    same, transfer = TableSource.FRACTION.value, TableSource.TABLE_CORPUS.value
     arms = [Variant("learned", {"embedding": "learned"})]
     for method in METHODS:
         for mode in ("init", "frozen"):
-            arms += [Variant(f"{method}-{mode}", {"embedding": mode, "table": method, "table_data": SAME_TEXT}),
+            arms += [Variant(f"{method}-{mode}", {"embedding": mode, "table": method, "table_data": same}),
                      Variant(f"{method}-{mode}-transfer", {"embedding": mode, "table": method,
-                                                            "table_data": TRANSFER})]
+                                                            "table_data": transfer})]
     return {arm.name: arm for arm in arms}
 
 
@@ -69,21 +75,40 @@ def datasweep_fields(arm: Variant, fraction: float, table_corpus: bool) -> dict:
     (the run's tables at fraction 1); transfer tables are the table corpus's when one is given, else the
     run's (pretrained on the whole train split)."""
     fields = dict(arm.fields, fraction=fraction)
-    data = fields.get("table_data")
-    if data == SAME_TEXT and fraction == 1.0 or data == TRANSFER and not table_corpus:
-        fields["table_data"] = "run"
+    source = arm_source(arm)
+    if source is TableSource.FRACTION and fraction == 1.0 or source is TableSource.TABLE_CORPUS and not table_corpus:
+        fields["table_data"] = TableSource.RUN.value
     return fields
+
+
+def variant_name(config) -> str:
+    """The default run folder name of a config: ``learned``, ``skipgram-init``, ``pos-rope``,
+    ``glove-init-sametext-frac0.25``, ``file-vecs-frozen`` ...: the table's label (:func:`study.sources.
+    table_label`) and mode, ``raw`` and ``proj`` when not rescaled or projected, the position, the table
+    source's own suffix (:attr:`study.sources.TableSource.folder_suffix`), and the fraction below 1, so two
+    configs that differ in any of these never share a folder by default."""
+    parts: list[str] = []
+    if config.embedding != "learned":
+        parts.append(f"{table_label(config.table)}-{config.embedding}")
+        if not config.rescale:
+            parts.append("raw")
+        if config.project:
+            parts.append("proj")
+    if config.position != "learned":
+        parts.append(f"pos-{config.position}")
+    suffix = source_of(config).folder_suffix if config.embedding != "learned" else None
+    if suffix:
+        parts.append(suffix)
+    name = "-".join(parts) if parts else "learned"
+    if config.fraction != 1.0:  # a run on part of the train split never shares the full-data run's folder
+        name += f"-{fraction_label(config.fraction)}"
+    return name
 
 
 def parse_arms(value: str, known: dict[str, Variant] | None = None) -> list[Variant]:
     """``learned`` first, then the named arms in the given order; InputError naming the known ones
     (``known``: compare's arms, :func:`known_arms`, unless given)."""
     arms = known if known is not None else known_arms()
-    names = [n.strip() for n in str(value).split(",") if n.strip()]
-    if not names:
-        raise InputError(f"--arms takes a comma list of arm names (e.g. learned,glove-init), got {value!r}")
-    unknown = [n for n in names if n not in arms]
-    if unknown:
-        raise InputError(f"unknown arm(s) {', '.join(unknown)}; choose among {', '.join(arms)}")
-    names = ["learned"] + [n for n in dict.fromkeys(names) if n != "learned"]
+    names = comma_choices(value, "--arms", list(arms), "arm(s)")
+    names = ["learned"] + [n for n in names if n != "learned"]
     return [arms[n] for n in names]

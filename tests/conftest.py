@@ -139,3 +139,15 @@ def assert_one_line_error(result) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def train_run(run_dir, config, variant: str | None = None, **options):
+    """One GPT run as every command trains it: named by the study's default (unless ``variant``), its table
+    found by its source (study.plan.resolve_run), trained with gpt.train.TrainOptions(**options)."""
+    from gpt.train import TrainOptions, train
+    from study.plan import resolve_run
+    from study.variants import variant_name
+
+    options.setdefault("log", lambda message: None)
+    run = resolve_run(run_dir, config, variant or variant_name(config), log=options["log"])
+    return train(run, TrainOptions(**options))

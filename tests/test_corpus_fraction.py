@@ -32,7 +32,7 @@ def test_each_fraction_and_seed_is_a_corpus_of_its_own(lee_corpus):
 
 @pytest.mark.parametrize("method", ["skipgram", "glove"])
 def test_a_table_of_a_fraction_trains_only_the_words_it_holds(lee_corpus, method, tmp_path):
-    from study.tables import build_config, train_method, trainer_defaults
+    from study.table_configs import build_config, train_method, trainer_defaults
 
     view = fraction_view(lee_corpus, 0.25, 0)
     config = build_config(method, dict(trainer_defaults(), dim=8, epochs=1, threads=1, x_max=10.0))

@@ -1,6 +1,5 @@
 import bz2
 import gzip
-import hashlib
 import lzma
 import shutil
 
@@ -82,11 +81,96 @@ def test_preparation_is_deterministic(tmp_path):
     assert c.content_hash != a.content_hash
 
 
-def test_content_hash_covers_vocab_and_ids(lee_corpus):
-    digest = hashlib.sha256((lee_corpus.path / "vocab.tsv").read_bytes())
-    for split in ("train", "val", "test"):
-        digest.update(hashlib.sha256((lee_corpus.path / f"{split}.ids").read_bytes()[HEADER.size:]).digest())
-    assert digest.hexdigest() == lee_corpus.content_hash
+HASH_CONFIG = PrepareConfig(min_count=1, val_fraction=0.1, test_fraction=0.1)
+
+
+def _write_doc_list(path, docs):
+    """The file ``_write_docs`` writes, from its documents."""
+    path.write_text("\n\n".join(docs) + "\n", encoding="utf-8")
+
+
+def _prepare(path, out, config=HASH_CONFIG, **source_options):
+    return prepare_corpus(resolve_sources(str(path), **source_options), out, config)
+
+
+def _documents_of(prepared, split):
+    """The token lists of a split's documents (decoded, ``<eos>`` dropped)."""
+    tokens = prepared.vocab.decode(np.asarray(prepared.ids(split)))
+    docs, current = [], []
+    for token in tokens:
+        if token == "<eos>":
+            docs.append(current)
+            current = []
+        else:
+            current.append(token)
+    return docs
+
+
+def test_content_hash_identifies_the_content_not_where_it_comes_from_or_goes(tmp_path):
+    text = tmp_path / "docs.txt"
+    _write_docs(text)
+    a = _prepare(text, tmp_path / "a" / "run" / "corpus")
+    assert len(a.content_hash) == 64 and int(a.content_hash, 16) >= 0  # a sha256 hex digest
+    # The same bytes under another name, in another folder, prepared into another run: the same corpus.
+    (tmp_path / "elsewhere").mkdir()
+    copy = tmp_path / "elsewhere" / "renamed.txt"
+    copy.write_bytes(text.read_bytes())
+    b = _prepare(copy, tmp_path / "b" / "corpus")
+    assert b.manifest["input_fingerprint"] != a.manifest["input_fingerprint"]  # the inputs' description differs
+    assert b.content_hash == a.content_hash
+    # A config change that leaves the content as it was (the text is valid UTF-8 either way) keeps the hash...
+    replace = PrepareConfig(**{**HASH_CONFIG.__dict__, "encoding_errors": "replace"})
+    c = _prepare(text, tmp_path / "c" / "corpus", replace, encoding_errors="replace")
+    assert c.content_hash == a.content_hash
+    # ... one that changes the content (20 of the 32 words and marks kept, the others become <unk>) does not.
+    capped = PrepareConfig(**{**HASH_CONFIG.__dict__, "max_vocab": 23})
+    d = _prepare(text, tmp_path / "d" / "corpus", capped)
+    assert len(d.vocab) == 23 and len(a.vocab) == 35  # specials, "w", "0".."29", "."
+    assert d.content_hash != a.content_hash
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_content_hash_changes_with_one_token_in_any_split(tmp_path, split):
+    text = tmp_path / "docs.txt"
+    docs = _write_docs(text)
+    a = _prepare(text, tmp_path / "a" / "corpus")
+    # Change one token of one document of ``split`` (its first word "w<i>", tokens "w" and "<i>", becomes
+    # another word of the lexicon): the document keeps its length, so every document stays in its split.
+    target = _documents_of(a, split)[0]
+    index = next(i for i, doc in enumerate(docs) if tokenize(doc) == target)
+    words = docs[index][:-1].split(" ")
+    words[0] = "w0" if words[0] != "w0" else "w1"
+    _write_doc_list(text, docs[:index] + [" ".join(words) + "."] + docs[index + 1:])
+    b = _prepare(text, tmp_path / "b" / "corpus")
+    assert b.manifest["counts"]["documents"] == a.manifest["counts"]["documents"]
+    for other in ("train", "val", "test"):
+        assert (_documents_of(a, other) == _documents_of(b, other)) == (other != split), other
+    if split != "train":  # the vocabulary counts the train split only: one id file alone differs
+        assert (a.path / "vocab.tsv").read_bytes() == (b.path / "vocab.tsv").read_bytes()
+        for other in ("train", "val", "test"):
+            same = (a.path / f"{other}.ids").read_bytes() == (b.path / f"{other}.ids").read_bytes()
+            assert same == (other != split), other
+    assert b.content_hash != a.content_hash
+
+
+def test_content_hash_is_what_verify_recomputes(tmp_path):
+    text = tmp_path / "docs.txt"
+    _write_docs(text)
+    prepared = _prepare(text, tmp_path / "run" / "corpus")
+    prepared.verify()  # the hash prepare recorded is the one the files give
+    # One val id changed to another word: the file still opens (same size, ids inside the vocabulary, train
+    # counts untouched), but the content hash no longer matches.
+    copy = tmp_path / "copy" / "corpus"
+    shutil.copytree(prepared.path, copy)
+    ids = bytearray((copy / "val.ids").read_bytes())
+    first = int(np.frombuffer(bytes(ids[HEADER.size:HEADER.size + 4]), dtype=np.int32)[0])
+    zero, one = prepared.vocab.index["0"], prepared.vocab.index["1"]
+    other = zero if first != zero else one
+    ids[HEADER.size:HEADER.size + 4] = np.int32(other).tobytes()
+    (copy / "val.ids").write_bytes(bytes(ids))
+    damaged = PreparedCorpus.open(copy)
+    with pytest.raises(InputError, match="content hash"):
+        damaged.verify()
 
 
 def test_same_inputs_and_config_recompute_nothing(tmp_path):

@@ -19,8 +19,14 @@ def test_unicode_letters_and_symbols():
 
 
 def test_deterministic():
+    # Worked by hand: words lowercased, every punctuation mark its own token, a number whole; the same text
+    # gives the same tokens again, whatever was tokenized in between (no state is carried between calls).
     text = "A sentence. Another one, with 12 words!"
-    assert tokenize(text) == tokenize(text)
+    expected = ["a", "sentence", ".", "another", "one", ",", "with", "12", "words", "!"]
+    assert tokenize(text) == expected
+    assert tokenize("Other TEXT: 3.5%, (x)!", lowercase=False) == ["Other", "TEXT", ":", "3.5", "%", ",", "(",
+                                                                    "x", ")", "!"]
+    assert tokenize(text) == expected
 
 
 def test_detokenize_reads_like_the_original():

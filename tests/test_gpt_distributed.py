@@ -19,7 +19,8 @@ from base.errors import InputError
 from gpt import distributed
 from gpt.checkpoint import read_checkpoint
 from gpt.config import GPTConfig
-from gpt.train import RunFiles, train_variant
+from gpt.train import RunFiles
+from tests.conftest import train_run
 
 # 10 steps of a global batch of 4 windows x 16 tokens; evaluations at steps 0, 1, 2, 5 and 10.
 CONFIG = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=640, evals=4, lr=1e-2)
@@ -81,7 +82,7 @@ def test_shards_tile_the_global_batch_and_a_single_process_is_untouched(monkeypa
 
 def test_two_processes_train_the_single_process_run(new_run):
     one, two = new_run("one"), new_run("two")
-    single = train_variant(one, CONFIG, quiet=True, log=lambda message: None)
+    single = train_run(one, CONFIG, log=lambda message: None)
     result = torchrun(two)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("learned seed 0: test loss") == 1  # rank 0 alone speaks

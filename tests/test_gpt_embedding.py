@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from base.errors import InputError
-from gpt.config import GPTConfig, parse_embedding, table_label, variant_name
+from gpt.config import GPTConfig, parse_embedding
 from gpt.embedding import align_table
 from gpt.model import GPT
 from gpt.train import make_optimizer, train_step
@@ -38,20 +38,13 @@ def build(mode: str, table: EmbeddingTable | None = None, **changes) -> tuple[GP
     return model, aligned
 
 
-def test_parse_embedding_and_labels():
+def test_parse_embedding():
     assert parse_embedding("learned") == ("learned", None)
     assert parse_embedding("init:skipgram") == ("init", "skipgram")
     assert parse_embedding("frozen:path/to/vecs.txt") == ("frozen", "path/to/vecs.txt")
     for bad in ("init", "frozen:", "learned:glove", "copy:glove"):
         with pytest.raises(InputError):
             parse_embedding(bad)
-    assert table_label("path/to/GoogleNews.bin.gz") == "file-GoogleNews"  # never a run table's name
-    assert table_label("skipgram") == "skipgram"
-    assert variant_name(config_for("init")) == "test-init"
-    assert variant_name(config_for("frozen", position="rope"), "glove") == "glove-frozen-pos-rope"
-    assert variant_name(config_for("init", rescale=False), "glove") == "glove-init-raw"
-    assert variant_name(config_for("learned", position="alibi")) == "pos-alibi"
-    assert variant_name(config_for("learned")) == "learned"
 
 
 def test_align_copies_rows_in_vocabulary_order_and_rescales_them():

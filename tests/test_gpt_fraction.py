@@ -17,8 +17,9 @@ from corpus import PreparedCorpus
 from gpt.checkpoint import read_checkpoint
 from gpt.config import GPTConfig, config_flags
 from corpus.fraction import fraction_ids
-from gpt.runs import run_files
-from gpt.train import RunFiles, train_variant
+from gpt.train import RunFiles
+from study.variants import variant_name
+from tests.conftest import train_run
 from tests.conftest import assert_one_line_error, run_cli
 
 # 32 steps of 4 x 16 tokens (2048 tokens), 4 evaluations after step 0.
@@ -33,7 +34,7 @@ OLD_KEYS = ["d_model", "n_layer", "n_head", "context", "dropout", "bias", "init_
 
 
 def quiet_train(run_dir, config=TINY, **kwargs):
-    return train_variant(run_dir, config, quiet=True, log=lambda message: None, **kwargs)
+    return train_run(run_dir, config, log=lambda message: None, **kwargs)
 
 
 def copy_run(run_dir, tmp_path, name):
@@ -157,7 +158,7 @@ OVERFIT = TINY.replace(fraction=1 / 32, keep_best=True, lr=0.1, warmup_fraction=
 
 def test_keep_best_finds_an_earlier_best_when_the_run_overfits(run_dir):
     result = quiet_train(run_dir, OVERFIT)
-    curve = val_losses(run_files(run_dir, OVERFIT))  # gpt/learned-frac0.03125/seed0
+    curve = val_losses(RunFiles.of(run_dir, variant_name(OVERFIT), OVERFIT.seed))  # gpt/learned-frac0.03125/seed0
     best = int(np.argmin([loss for _, loss in curve]))
     assert best < len(curve) - 1  # an earlier evaluation
     assert result["best_val_step"] == curve[best][0]
@@ -170,16 +171,8 @@ def test_a_resumed_keep_best_run_finds_the_same_best(run_dir, tmp_path):
     full = quiet_train(run_dir, OVERFIT)
     other = copy_run(run_dir, tmp_path, "other")
     assert quiet_train(other, OVERFIT, stop_after=50) is None  # "killed" after step 50, past the best
-    saved = read_checkpoint(run_files(other, OVERFIT).checkpoint)["best"]
+    saved = read_checkpoint(RunFiles.of(other, variant_name(OVERFIT), OVERFIT.seed).checkpoint)["best"]
     assert saved["step"] == full["best_val_step"]  # the best is in the checkpoint, not only in memory
     resumed = quiet_train(other, OVERFIT)
     for key in ("test_loss_best_val", "best_val_step", "best_val_loss", "test_loss", "train_tokens"):
         assert resumed[key] == full[key], key
-
-
-def test_a_fraction_run_has_a_folder_of_its_own():
-    from gpt.config import variant_name
-
-    assert variant_name(GPTConfig(fraction=0.25)) == "learned-frac0.25"
-    assert variant_name(GPTConfig(embedding="init", table="glove", fraction=0.125)) == "glove-init-frac0.125"
-    assert variant_name(GPTConfig()) == "learned"

@@ -17,7 +17,8 @@ from gpt.checkpoint import load_model, read_checkpoint
 from gpt.config import GPTConfig
 from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch
 from gpt.embedding import align_table
-from gpt.train import CURVE_COLUMNS, RunFiles, lr_at, train_variant
+from gpt.train import CURVE_COLUMNS, RunFiles, lr_at
+from tests.conftest import train_run
 from vectors import EmbeddingTable
 
 # 24 steps of 8 x 16 tokens; 8 evaluations after step 0, geometrically spaced.
@@ -26,7 +27,7 @@ TINY = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=8, toke
 
 
 def quiet_train(run_dir, config=TINY, **kwargs):
-    return train_variant(run_dir, config, quiet=True, log=lambda message: None, **kwargs)
+    return train_run(run_dir, config, log=lambda message: None, **kwargs)
 
 
 def read_curve(path):
@@ -102,7 +103,7 @@ def test_training_writes_its_files_and_skips_when_up_to_date(run_dir):
     assert result["test_loss_rare"] == pytest.approx(losses[~frequent.flatten()].mean().item(), rel=1e-5)
     stamp = files.checkpoint.stat().st_mtime_ns
     messages = []
-    again = train_variant(run_dir, TINY, quiet=True, log=messages.append)
+    again = train_run(run_dir, TINY, log=messages.append)
     assert again["test_loss"] == result["test_loss"] and "up to date" in messages[0]
     assert files.checkpoint.stat().st_mtime_ns == stamp
     model, record = load_model(files.checkpoint)
@@ -227,3 +228,32 @@ def test_the_evaluation_schedule_is_dense_early_and_resolved_at_every_budget():
     assert eval_schedule(5, 24) == [0, 1, 2, 3, 4, 5]  # fewer steps than evaluations: every step
     assert eval_schedule(100, 1) == [0, 100]
     assert eval_schedule(24, 8) == [0, 1, 2, 3, 5, 7, 11, 16, 24]  # worked by hand: ratio 24^(1/8)
+
+
+def test_target_groups_report_their_own_test_loss(run_dir):
+    """A caller's target groups: every target (the whole test loss again), no target (None), and the
+    frequent words (the same as test_loss_frequent, computed by the trainer's own split)."""
+    import dataclasses
+
+    from gpt.data import frequent_ids
+    from gpt.runs import plan_run
+    from gpt.train import TrainOptions, train
+
+    prepared = PreparedCorpus.open(run_dir / "corpus")
+    config = TINY.replace(tokens=8 * 16 * 4)
+    run = plan_run(run_dir, config, "learned", prepared=prepared, log=lambda m: None)
+    vocab = len(prepared.vocab)
+    groups = {"all": np.ones(vocab, dtype=bool), "none": np.zeros(vocab, dtype=bool),
+              "top": frequent_ids(np.asarray(prepared.vocab.counts), config.frequent_words)}
+    result = train(dataclasses.replace(run, target_groups=groups), TrainOptions(log=lambda m: None))
+    assert result["test_loss_all"] == pytest.approx(result["test_loss"], rel=1e-12) and result["all_share"] == 1.0
+    assert result["test_loss_none"] is None and result["none_share"] == 0.0
+    assert result["test_loss_top"] == pytest.approx(result["test_loss_frequent"], rel=1e-12)
+    assert result["top_share"] == pytest.approx(result["frequent_fraction"])
+
+
+def test_a_run_with_a_table_must_be_handed_it(run_dir):
+    from gpt.runs import plan_run
+
+    with pytest.raises(ValueError, match="without a table"):
+        plan_run(run_dir, TINY.replace(embedding="init", table="glove"), "glove-init", log=lambda m: None)

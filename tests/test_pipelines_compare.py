@@ -10,7 +10,7 @@ from scipy import stats
 
 from corpus import PreparedCorpus
 from study.stats import holm_adjust
-from tests.conftest import REPO, assert_one_line_error, run_cli, run_module
+from tests.conftest import REPO, assert_one_line_error, run_cli, run_module, train_run
 from vectors import EmbeddingTable
 
 TINY = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
@@ -127,7 +127,6 @@ def test_token_study_end_to_end_is_idempotent_and_reproducible(pretrained, pretr
 
 def test_interrupted_study_resumes_to_the_same_summary(run_dir, tmp_path):
     from gpt.config import GPTConfig
-    from gpt.train import train_variant
 
     reference = tmp_path / "reference"
     shutil.copytree(run_dir, reference)
@@ -137,7 +136,7 @@ def test_interrupted_study_resumes_to_the_same_summary(run_dir, tmp_path):
     # Simulate a kill in the middle of pos-rope: 3 of its 16 steps done, a checkpoint on disk.
     config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=1024, evals=6,
                        position="rope", seed=0)
-    assert train_variant(run_dir, config, variant="pos-rope", quiet=True, stop_after=3, log=lambda *a: None) is None
+    assert train_run(run_dir, config, variant="pos-rope", stop_after=3, log=lambda *a: None) is None
     assert (run_dir / "gpt" / "pos-rope" / "seed0" / "checkpoint.pt").exists()
     assert not (run_dir / "gpt" / "pos-rope" / "seed0" / "result.json").exists()
     resumed = run_cli("pipelines.compare", "--run-dir", str(run_dir), *args)
@@ -165,7 +164,7 @@ def test_every_variant_of_a_seed_sees_the_same_batches(run_dir, monkeypatch):
         current[0] = position
         config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=512, evals=4,
                            position=position, seed=3)
-        gpt_train.train_variant(run_dir, config, variant=f"pos-{position}", quiet=True, log=lambda *a: None)
+        train_run(run_dir, config, variant=f"pos-{position}", log=lambda *a: None)
     assert len(seen["learned"]) == 8
     for position in ("rope", "none"):
         assert all((a == b).all() for a, b in zip(seen["learned"], seen[position]))

@@ -79,7 +79,7 @@ def test_a_fraction_too_small_for_one_window_is_refused_before_anything_trains(p
     refused = run_cli("pipelines.datasweep", "--run-dir", str(pretrained_run), "--fractions", "1/1000,1",
                       *TINY, "--context", "1024")
     assert_one_line_error(refused)
-    assert "fraction 0.001 keeps" in refused.stderr and _files(pretrained_run) == before
+    assert "fraction 0.001 (for seed 0) keeps" in refused.stderr and _files(pretrained_run) == before
 
 
 def _files(run) -> dict:
@@ -163,7 +163,9 @@ def test_a_transfer_table_from_another_corpus_is_aligned_by_word(run_dir, tmp_pa
     from corpus.prepare import PrepareConfig, prepare_corpus
     from corpus.sources import resolve_sources
     from gpt.config import GPTConfig
-    from gpt.runs import plan_run
+    from study.plan import resolve_run
+    from study.settings import StudySettings, TableSettings
+    from study.sources import TableSource
     from study.tables import ensure_tables
     from vectors import EmbeddingTable
 
@@ -175,11 +177,13 @@ def test_a_transfer_table_from_another_corpus_is_aligned_by_word(run_dir, tmp_pa
     tc = prepare_corpus(resolve_sources(str(text), documents="lines"), tc_root / "corpus",
                         PrepareConfig(min_count=1, documents="lines"))
     arm = datasweep_arms()["glove-init-transfer"]
-    ensure_tables(tc_root, tc, [arm], 1, 8, 10.0, lambda m: None, threads=1, settings_from=run_dir)
+    settings = StudySettings(run_dir, GPTConfig(d_model=8), seeds=1, tables=TableSettings(x_max=10.0), threads=1,
+                             log=lambda m: None)
+    ensure_tables(settings, tc, [arm], TableSource.TABLE_CORPUS)
     table = EmbeddingTable.load(tc_root / "embeddings" / "glove.npz")
     config = GPTConfig(d_model=8, n_layer=1, n_head=2, context=16, batch_size=4, tokens=64, embedding="init",
                        table="glove", table_data="table-corpus", rescale=False)
-    run = plan_run(run_dir, config, "glove-init-transfer", log=lambda m: None)
+    run = resolve_run(run_dir, config, "glove-init-transfer", log=lambda m: None)
     vocab = run.prepared.vocab.tokens
     shared = [w for w in words if w in vocab]
     assert set(shared) == {"government", "people", "police", "minister"}  # zebra and quasar are not the GPT's

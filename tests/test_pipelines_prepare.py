@@ -1,5 +1,6 @@
 import json
 
+from corpus.prepared import PreparedCorpus
 from tests.conftest import assert_one_line_error, lee_path, run_cli, run_module
 
 
@@ -49,9 +50,31 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path):
 
 
 def test_encoding_errors_replace_lets_invalid_utf8_through(tmp_path):
+    # Latin-1 "é" (byte 0xE9) in every document, so the train split has it whichever document it gets.
     latin = tmp_path / "latin.txt"
-    latin.write_bytes(b"caf\xe9 one\n\nmore text here\n\neven more text\n")
-    result = run_cli("pipelines.prepare", "--run-dir", str(tmp_path / "r"), "--corpus", str(latin),
-                     "--min-count", "1", "--encoding-errors", "replace", "--val-fraction", "0.3",
-                     "--test-fraction", "0.3")
+    latin.write_bytes(b"caf\xe9 one\n\nmore caf\xe9 text here\n\neven more caf\xe9 text\n")
+    run = tmp_path / "r"
+    args = ["--run-dir", str(run), "--corpus", str(latin), "--min-count", "1", "--val-fraction", "0.3",
+            "--test-fraction", "0.3"]
+    # Strict (the default) refuses: exit 2, one line naming the byte, nothing written.
+    strict = run_cli("pipelines.prepare", *args)
+    assert_one_line_error(strict)
+    assert "invalid UTF-8 at byte offset 3" in strict.stderr
+    _assert_nothing_written(run)
+    explicit = run_cli("pipelines.prepare", *args, "--encoding-errors", "strict")
+    assert_one_line_error(explicit)
+    _assert_nothing_written(run)
+
+    result = run_cli("pipelines.prepare", *args, "--encoding-errors", "replace")
     assert result.returncode == 0, result.stderr
+    prepared = PreparedCorpus.open(run / "corpus")
+    assert prepared.config["encoding_errors"] == "replace"
+    # The bad byte became U+FFFD, a symbol token of its own after "caf" (not dropped, not read as Latin-1).
+    vocab = prepared.vocab
+    assert "\ufffd" in vocab and "caf" in vocab
+    assert "café" not in vocab and "cafe" not in vocab and "caf\ufffd" not in vocab
+    assert vocab.counts[vocab.index["\ufffd"]] == vocab.counts[vocab.index["caf"]] == 1  # one train document
+    # Every document, whichever split it went to, reads "caf", U+FFFD: one per document, none lost.
+    tokens = [t for split in ("train", "val", "test") for t in vocab.decode(prepared.ids(split))]
+    assert tokens.count("\ufffd") == 3
+    assert [tokens[i - 1] for i, t in enumerate(tokens) if t == "\ufffd"] == ["caf"] * 3

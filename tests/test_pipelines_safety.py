@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from base.parse import comma_choices
 from tests.conftest import assert_one_line_error, lee_path, run_cli, run_module
 
 GPT = ["--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
@@ -85,7 +86,7 @@ def test_pretrain_force_trains_from_scratch(pretrained_run):
 
 def test_tables_ignore_the_thread_count_and_auto_means_the_cpu_kernels(pretrained_run):
     from glove.config import GloveConfig
-    from study.tables import trainer_defaults
+    from study.table_configs import trainer_defaults
     from tabletrain.config import Device
 
     assert trainer_defaults()["device"] == "cpu" and GloveConfig().device is Device.CPU
@@ -155,10 +156,10 @@ def test_bad_numbers_are_one_line(run_dir):
 
 def test_sampling_an_unfinished_run_warns(run_dir):
     from gpt.config import GPTConfig
-    from gpt.train import train_variant
+    from tests.conftest import train_run
 
     config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=512, evals=4)
-    assert train_variant(run_dir, config, quiet=True, stop_after=3, log=lambda *a: None) is None
+    assert train_run(run_dir, config, stop_after=3, log=lambda *a: None) is None
     result = run_cli("pipelines.sample", "--run-dir", str(run_dir), "--prompt", "the", "--tokens", "3")
     assert result.returncode == 0
     assert "never finished" in result.stderr
@@ -265,7 +266,7 @@ def test_compare_refuses_a_seed_table_of_other_settings_before_writing_anything(
     before = _snapshot_files(run_dir)
     study = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--seeds", "2")
     assert_one_line_error(study)
-    assert "embeddings/seed1/glove.npz holds a table of other settings" in study.stderr
+    assert "embeddings/seed1/glove.npz holds a table with other settings" in study.stderr
     assert "epochs 2 there, 1 asked" in study.stderr and "--fresh" in study.stderr
     assert _snapshot_files(run_dir) == before  # no table retrained, no seed-1 table of another method made
     fresh = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--seeds", "2", "--fresh")
@@ -393,7 +394,7 @@ def test_bench_validates_every_option_and_its_output_before_measuring(tmp_path):
     result = run_cli("pipelines.bench", "--only", "analogies", "--out", str(blocked / "bench.json"))
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert str(blocked / "bench.json") in result.stderr and "== " not in result.stdout  # nothing measured
-    assert bench._choices("--only", "parts", "gpt,gpt,study", bench.PARTS) == ["gpt", "study"]
+    assert comma_choices("gpt,gpt,study", "--only", bench.PARTS, "parts") == ["gpt", "study"]
 
 
 def test_an_os_error_names_the_path_the_user_gave_not_a_temporary_one(pretrained_run, tmp_path):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
 from base.errors import InputError
 from gpt.config import GPTConfig
 from study.datasweep_summary import fraction_text, render_datasweep, summarize_datasweep, write_datasweep
+from study.settings import StudySettings
 from study.variants import Variant
 
 BASE = GPTConfig(d_model=32, n_layer=1, n_head=2, context=16, batch_size=4, tokens=1000)
@@ -49,9 +51,16 @@ def learned_results(rare: bool = False) -> dict:
             for f in FRACTIONS}
 
 
+def settings(run_dir=Path("run"), margin=0.02):
+    return StudySettings(Path(run_dir), BASE, seeds=3, margin=margin)
+
+
+def facts(table_corpus=None):
+    return {"epochs": 2.0, "train_tokens": TRAIN_TOKENS, "table_corpus": table_corpus}
+
+
 def summarize(arms, results, margin=0.02, table_corpus=None):
-    return summarize_datasweep(arms, FRACTIONS, results, BASE, 3, 2.0, TRAIN_TOKENS, "cpu", margin=margin,
-                               table_corpus=table_corpus)
+    return summarize_datasweep(settings(margin=margin), arms, FRACTIONS, results, facts(table_corpus))
 
 
 def test_fraction_text():
@@ -157,7 +166,7 @@ def test_pairing_needs_learned_at_the_fraction_and_the_same_seeds():
     results = {"learned": {f: r for f, r in learned_results().items() if f != 0.5},
                "glove-init": {0.5: runs("glove-init", 0.5, [3.0, 3.1, 3.2])}}
     with pytest.raises(ValueError, match="1/2"):
-        summarize_datasweep([arm("learned"), glove], [0.25, 1.0], results, BASE, 3, 2.0, TRAIN_TOKENS, "cpu")
+        summarize_datasweep(settings(), [arm("learned"), glove], [0.25, 1.0], results, facts())
     results = {"learned": learned_results(), "glove-init": {0.5: runs("glove-init", 0.5, [3.0, 3.1])}}
     with pytest.raises(ValueError, match="seeds"):
         summarize([arm("learned"), glove], results)
@@ -176,8 +185,9 @@ def write_example(out):
         r["table_corpus"] = corpus
     table_corpus = {"source": "wikitext-103", "tokens": 900_000, "vocab_size": 20_000, "corpus_hash": "abc"}
     same = arm("glove-init", table="glove", table_data="fraction")
-    return write_datasweep(out, [arm("learned"), same, transfer], FRACTIONS, results,
-                           BASE, 3, 2.0, TRAIN_TOKENS, "cpu", table_corpus=table_corpus)
+    assert out.name == "datasweep"
+    return write_datasweep(settings(out.parent), [arm("learned"), same, transfer], FRACTIONS, results,
+                           facts(table_corpus))
 
 
 def test_write_datasweep_writes_the_three_files(tmp_path):

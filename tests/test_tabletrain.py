@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from fractions import Fraction
 
 import pytest
 import torch
@@ -139,10 +140,21 @@ def test_linear_decay_by_hand():
 
 
 def test_linear_decay_is_python_float_arithmetic():
-    alpha, min_alpha, total = 0.025, 0.0001, 3.0 * 58_397
-    for done in (0.0, 1.0, 12_345.0, 99_999.0, total):
-        assert linear_decay(alpha, min_alpha, done, total) == max(
-            alpha - (alpha - min_alpha) * done / total, min_alpha)
+    # Called from Python it returns a Python float computed in double precision, not float32: 1 - 1/3 is the
+    # double nearest 2/3 (float32 arithmetic would give 0.6666666865348816).
+    lr = linear_decay(1.0, 0.0, 1.0, 3.0)
+    assert type(lr) is float
+    assert lr == 0.6666666666666667
+    assert linear_decay(0.75, 0.25, 3.0, 8.0) == 0.5625  # 0.75 - 0.5 * 3/8, exact in binary
+    # word2vec's defaults over 3 epochs of 58,397 tokens, against exact rational arithmetic: after one epoch
+    # a third of the way down, 0.025 - 0.0249 / 3 = 0.0167; to within double rounding (float32: ~1e-8 off).
+    alpha, min_alpha, total = 0.025, 0.0001, 3 * 58_397
+    assert linear_decay(alpha, min_alpha, 58_397.0, float(total)) == pytest.approx(0.0167, rel=1e-14, abs=0)
+    for done in (12_345, 99_999):
+        exact = Fraction("0.025") - Fraction("0.0249") * done / total
+        assert linear_decay(alpha, min_alpha, float(done), float(total)) == pytest.approx(float(exact), rel=1e-14,
+                                                                                           abs=0)
+    assert linear_decay(alpha, min_alpha, 2.0 * total, float(total)) == 0.0001  # clamped, not negative
 
 
 # ------------------------------------------------------------------------------------------------ torch

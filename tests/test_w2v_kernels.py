@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from w2v.batched import cbow_step, sg_step
+from w2v.torch_engine import cbow_step, sg_step
 from w2v.kernels import cbow_update, sg_update, total_loss
 
 V, D, LR = 12, 8, 0.05

@@ -13,7 +13,7 @@ Protocol (gensim 4.4, reproduced exactly):
   ``most_similar_cosmul`` ignores ``restrict_vocab``: ours equals gensim on a table cut to those rows.
 
 Speed: one matrix product gives the cosine of every question word with every candidate; a numba kernel
-(:mod:`vectors.kernels`) then scans, per question, three rows of it for the best two admissible candidates,
+(:mod:`vectors.analogy_search`) then scans, per question, three rows of it for the best two admissible candidates,
 so the cost does not grow with the dimension. Float32 rounding makes these scores differ from gensim's by
 at most a bound computed per question (about ``(3 dim + 8) 2^-24 + (dim + 6) 2^-24 |query|`` for
 3CosAdd); a question whose decision is within twice that bound of flipping (near ties, exact ties, zero
@@ -184,7 +184,7 @@ def _solve(vectors, quads, exclusions, folded, method, recheck):
 
 def _fast(vectors, norms, dead, quads, exclusions, method):
     """Best admissible row per question (numba scan over cosines), and whether gensim surely agrees."""
-    from vectors.kernels import best_two
+    from vectors.analogy_search import best_two
 
     with np.errstate(divide="ignore", invalid="ignore"):
         unit = vectors / norms[:, None]  # (R, C) as gensim's get_vector(norm=True), rowwise

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from base.errors import InputError
+from base.limits import DEFAULT_DIM
 from tabletrain.config import Backend, Device, ExportVectors, TrainerConfig
 
 
@@ -66,7 +67,7 @@ class Word2VecConfig(TrainerConfig):
     RESUME_IGNORES = RESUME_IGNORES
 
     method: Method = Method.SKIPGRAM
-    dim: int = 128
+    dim: int = DEFAULT_DIM
     window: int = 5
     negative: int = 5
     noise: NoiseSharing = NoiseSharing.PAIR

@@ -8,7 +8,7 @@ words without a train count) are drawn from N(0, s), s the standard deviation of
 row is usable downstream.
 
 Engines: ``numba`` runs :func:`w2v.kernels.train_blocks` on ``threads`` Python threads over disjoint
-jobs of token blocks (hogwild); ``torch`` (:mod:`w2v.batched`) runs batched steps on the CPU or CUDA.
+jobs of token blocks (hogwild); ``torch`` (:mod:`w2v.torch_engine`) runs batched steps on the CPU or CUDA.
 With the numba engine and threads=1 the same seed gives a bit-identical table; with more threads the
 updates race as in word2vec and gensim, so tables differ in the last digits from run to run.
 
@@ -167,7 +167,7 @@ def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Pat
 
     engine = None
     if backend == Backend.TORCH.value:
-        from w2v.batched import TorchEngine
+        from w2v.torch_engine import TorchEngine
 
         engine = TorchEngine(params, tables, config, device)
     remaining = config.epochs - state["epoch"]

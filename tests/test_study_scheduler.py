@@ -99,17 +99,20 @@ def test_workers_end_with_a_killed_parent_and_a_rerun_resumes_exactly(run_dir, r
 def test_a_failing_run_stops_the_study_with_its_error_and_the_finished_runs_are_kept(run_dir):
     from corpus import PreparedCorpus
     from gpt.config import GPTConfig
-    from gpt.runs import finished_result, plan_run
+    from gpt.runs import finished_result
+    from study.plan import Cell, resolve_run
     from study.scheduler import train_planned
+    from study.settings import StudySettings
 
     prepared = PreparedCorpus.open(run_dir / "corpus")
     tiny = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=4096, evals=3)
     configs = [("fine", tiny), ("diverging", tiny.replace(seed=1, lr=1e30))]
-    planned = [(label, plan_run(run_dir, config, label, prepared=prepared, log=lambda m: None))
+    planned = [(Cell(label, config.seed, config), resolve_run(run_dir, config, label, prepared, log=lambda m: None))
                for label, config in configs]
     lines = []
+    settings = StudySettings(run_dir, tiny, jobs=2, threads=1, log=lines.append)
     with pytest.raises(InputError, match="training diverged"):
-        train_planned(planned, "cpu", True, False, lines.append, jobs=2, threads=1)
+        train_planned(planned, settings)
     fine, diverging = (run for _, run in planned)
     assert finished_result(fine.files, fine.record) is not None  # it was training alongside, and is kept
     assert finished_result(diverging.files, diverging.record) is None

@@ -19,9 +19,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from base.parse import exact_number
+
 def fraction_label(fraction: float) -> str:
-    """The folder-name form of a fraction of the train split: ``frac0.125`` (``repr``-free, ``%g``)."""
-    return f"frac{fraction:g}"
+    """The folder-name form of a fraction of the train split, exact so that two fractions never share a
+    folder: ``frac0.125``, ``frac1``, ``frac0.3333334`` (:func:`base.parse.exact_number`)."""
+    return f"frac{exact_number(fraction)}"
 
 
 TABLE_SUFFIXES = (".npz", ".txt", ".json")  # a table's files: native, word2vec text, report

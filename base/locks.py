@@ -72,6 +72,9 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
     (a command that failed on bad input) is removed again, so bad input leaves nothing behind.
     """
     run_dir = Path(run_dir)
+    if run_dir.is_symlink() and not run_dir.exists():  # dangling, or a loop of links
+        raise InputError(f"--run-dir {run_dir} is a symbolic link to nothing ({os.readlink(run_dir)}); point it "
+                         "at a directory or remove it")
     created = [p for p in (run_dir, *run_dir.parents) if not p.exists()]  # innermost first
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LOCK_NAME

@@ -21,3 +21,11 @@ def comma_choices(value, flag: str, allowed, what: str) -> list[str]:
     if unknown:
         raise InputError(f"{flag}: unknown {what} {', '.join(unknown)}; choose among {', '.join(allowed)}")
     return list(dict.fromkeys(names))
+
+
+def exact_number(value: float) -> str:
+    """The shortest text that reads back as exactly ``value``: ``%g`` when that is exact (``0.0625``, ``1``,
+    ``1e-05``), else Python's round-trip repr (``0.3333334``, ``0.3333333333333333``), so two different
+    numbers never share a name."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))

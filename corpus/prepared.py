@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 from functools import cached_property
 from pathlib import Path
@@ -49,6 +50,14 @@ def read_manifest(directory: str | os.PathLike) -> dict:
     return manifest
 
 
+def remedy(path: Path) -> str:
+    """How a damaged corpus at ``path`` is prepared again (the command replaces it by itself)."""
+    if path.parent.name == "table-corpus":
+        return "prepare it again: rerun the data sweep with its --table-corpus (and the options that read it)"
+    return (f"prepare it again: `python -m pipelines.prepare --run-dir {path.parent}` with the options it was "
+            "prepared with")
+
+
 def manifest_checksum(manifest: dict) -> str:
     """sha256 of the manifest's canonical JSON without its own ``manifest_sha256`` entry."""
     body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
@@ -66,7 +75,20 @@ class PreparedCorpus:
 
     @classmethod
     def open(cls, directory: str | os.PathLike) -> "PreparedCorpus":
+        """Open a prepared corpus, checking every file; InputError naming what is damaged and the command
+        that prepares the corpus again (which replaces a damaged corpus by itself)."""
         path = Path(directory)
+        try:
+            return cls._open(path)
+        except InputError as exc:
+            message = str(exc)
+            if message.startswith("no prepared corpus"):
+                raise
+            message = re.sub(r"[;,] prepare (it|the corpus) again$", "", message)
+            raise InputError(f"{message}; {remedy(path)}") from None
+
+    @classmethod
+    def _open(cls, path: Path) -> "PreparedCorpus":
         manifest = read_manifest(path)
         vocab = Vocab.load(path / "vocab.tsv")
         ids = {split: open_ids(path / f"{split}.ids") for split in SPLITS}

@@ -124,24 +124,45 @@ def finished_result(files: RunFiles, record: dict) -> dict | None:
     return result
 
 
+def _stored_records(files: RunFiles):
+    """The records a run's folder holds: its finished result's, then its config.json (a begun run's); an
+    absent or unreadable config.json holds none (nothing finished to protect there)."""
+    yield (read_result(files) or {}).get("record")
+    try:
+        yield json.loads(files.config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return
+
+
+def _config_changes(theirs: dict, new: dict) -> list[str]:
+    """Each field whose value differs, a field a record leaves out (at its default) read as that default."""
+    old = theirs.get("config") or {}
+    if not isinstance(old, dict):
+        old = {}
+    defaults = {f.name: f.default for f in dataclasses.fields(GPTConfig)}
+    names = list(new) + [k for k in old if k not in new]
+    value = lambda config, k: config.get(k, defaults.get(k))  # noqa: E731
+    return [f"{k} {value(old, k)!r} there, {value(new, k)!r} asked" for k in names if value(old, k) != value(new, k)]
+
+
 def other_settings(files: RunFiles, record: dict) -> str | None:
     """What differs, when the run's directory holds a run (finished or begun) of another record; else None."""
-    for path in (files.result, files.config):
-        if path == files.result:
-            theirs = (read_result(files) or {}).get("record")
-        else:
-            try:
-                theirs = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, ValueError):
-                continue  # absent or unreadable: a begun run's record, nothing finished to protect there
+    for theirs in _stored_records(files):
         if isinstance(theirs, dict) and theirs != record:
-            old, new = theirs.get("config") or {}, record["config"]
-            if not isinstance(old, dict):
-                old = {}
-            changed = [f"{k} {old.get(k)!r} there, {new.get(k)!r} asked" for k in new if old.get(k) != new[k]]
-            changed += [f"another {k.replace('_', ' ')}" for k in record
-                        if k != "config" and theirs.get(k) != record[k]]
+            changed = _config_changes(theirs, record["config"])
+            changed += [f"another {k.replace('_', ' ')}" + (" (the table changed since this run)" if k == "table" else "")
+                        for k in record if k != "config" and theirs.get(k) != record[k]]
             return "; ".join(changed[:3]) or "another format"
+    return None
+
+
+def other_config(files: RunFiles, config: GPTConfig) -> str | None:
+    """What differs, when the run's directory holds a run (finished or begun) of another config; else None.
+    A check that needs no table: it can refuse before any table is trained."""
+    new = config.to_dict()
+    for theirs in _stored_records(files):
+        if isinstance(theirs, dict) and theirs.get("config") != new:
+            return "; ".join(_config_changes(theirs, new)[:3]) or "another config"
     return None
 
 

@@ -6,6 +6,7 @@ Exit codes: 0 done; 2 bad input or usage (one line on stderr, no traceback); 1 a
 from __future__ import annotations
 
 import functools
+import math
 import re
 import sys
 from pathlib import Path
@@ -58,6 +59,35 @@ class TokenCount(click.ParamType):
         if number > MAX_TOKENS:
             self.fail(f"{value!r} is above the limit of {MAX_TOKENS:,} (10^12) tokens", param, ctx)
         return int(round(number))
+
+
+class PositiveNumber(click.ParamType):
+    """A finite number above 0 (``inf`` and ``nan`` are refused when the option is read, not after a study)."""
+
+    name = "X"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number) or number <= 0:
+            self.fail(f"{value!r} must be a finite number above 0", param, ctx)
+        return number
+
+
+POSITIVE = PositiveNumber()
+
+
+class NonEmpty(click.ParamType):
+    """A text that is not empty (nor only spaces): an empty path or corpus is a mistake, never a default."""
+
+    name = "TEXT"
+
+    def convert(self, value, param, ctx):
+        if not str(value).strip():
+            self.fail("must not be empty", param, ctx)
+        return value
 
 
 def show_progress(quiet: bool) -> bool:

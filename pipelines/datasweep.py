@@ -9,16 +9,18 @@ and an ``effective_data`` per arm and fraction, summary.md, datasweep.png). The 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
 from base.errors import InputError
 from base.locks import run_lock
-from pipelines.common import handle_errors, main_entry, run_dir_option
-from pipelines.options import parse_fractions, plan_option, prepare_table_corpus, study_options, study_settings
+from pipelines.common import POSITIVE, handle_errors, main_entry, run_dir_option
+from pipelines.options import (READING_PARAMS, parse_fractions, plan_option, prepare_table_corpus,
+                               resolve_table_corpus, study_options, study_settings, table_corpus_options)
 from study.datasweep import (ARM_FRACTIONS_UP_TO, DATASWEEP_EVALS, DEFAULT_ARMS, DEFAULT_EPOCHS,
-                             DEFAULT_FRACTIONS, DataSweep, run_datasweep)
+                             DEFAULT_FRACTIONS, DataSweep, check_datasweep, run_datasweep)
 from study.datasweep import arm_fractions as study_fractions
 from study.sources import TableSource
 from study.variants import arm_source, datasweep_arms, parse_arms
@@ -38,11 +40,8 @@ from study.variants import arm_source, datasweep_arms, parse_arms
 @click.option("--arm-fractions", default=None,
               help=f"The fractions the arms other than learned train at, among --fractions [those up to "
                    f"{ARM_FRACTIONS_UP_TO:g}, where a table has the most to add].")
-@click.option("--table-corpus", default=None, metavar="SRC",
-              help="The transfer arms' tables are pretrained on this corpus (as prepare's --corpus: a FILE, DIR "
-                   "or GLOB, 'default', 'tinystories', 'text8'), prepared once in <run>/table-corpus/ with its own "
-                   "vocabulary and aligned to the GPT's by word [the run's whole train split].")
-@click.option("--epochs", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_EPOCHS, show_default=True,
+@table_corpus_options
+@click.option("--epochs", type=POSITIVE, default=DEFAULT_EPOCHS, show_default=True,
               help="Each run trains this many epochs of its own fraction and reports the test loss at its best "
                    f"val evaluation ({DATASWEEP_EVALS} evaluations unless --evals is given). At 4, make datasweep "
                    "took 41 minutes on an idle 2-core CPU (2026-12-01, the README's run); a run that overfits "
@@ -54,8 +53,6 @@ def cli(run_dir: Path, fractions: str, arms: str, arm_fractions: str | None, tab
         epochs: float, plan_file: Path | None, **options) -> None:
     """How the paired difference from the learned embedding moves with the GPT's data size, and what a
     table is worth in GPT text (effective data)."""
-    from corpus.sources import resolve_sources
-
     fraction_list = parse_fractions(fractions)
     table_fractions = None if arm_fractions is None else parse_fractions(arm_fractions, "--arm-fractions")
     arm_list = parse_arms(arms, datasweep_arms())
@@ -63,15 +60,20 @@ def cli(run_dir: Path, fractions: str, arms: str, arm_fractions: str | None, tab
     if table_corpus is not None and not any(arm_source(arm) is TableSource.TABLE_CORPUS for arm in arm_list):
         raise InputError("--table-corpus gives the tables of the transfer arms (e.g. glove-init-transfer); "
                          "--arms names none")
+    reading = {name: options.pop(name) for name in READING_PARAMS}
+    given = click.get_current_context().get_parameter_source
+    if table_corpus is None and any(given(name) != click.core.ParameterSource.DEFAULT for name in READING_PARAMS):
+        raise InputError("--min-count, --encoding-errors, --documents, --format and --text-field read the "
+                         "--table-corpus; there is none")
     evals = options.pop("evals") or DATASWEEP_EVALS
     settings = study_settings(run_dir, options, keep_best=True, evals=evals)
-    sources = None if table_corpus is None else resolve_sources(table_corpus, progress=settings.progress)
+    sources = None if table_corpus is None else resolve_table_corpus(table_corpus, reading, settings.progress)
+    sweep = DataSweep(arm_list, fraction_list, table_fractions, epochs, None, table_corpus)
     with run_lock(run_dir):
-        prepared_tables = None
+        check_datasweep(settings, sweep, sources is not None)  # before the table corpus is prepared
         if sources is not None:
-            prepared_tables = prepare_table_corpus(Path(run_dir), table_corpus, sources, settings.fresh,
-                                                   settings.progress)
-        sweep = DataSweep(arm_list, fraction_list, table_fractions, epochs, prepared_tables, table_corpus)
+            prepared_tables = prepare_table_corpus(Path(run_dir), table_corpus, sources, reading, settings)
+            sweep = dataclasses.replace(sweep, table_corpus=prepared_tables)
         run_datasweep(settings, sweep, plan_file)
 
 

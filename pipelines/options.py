@@ -18,7 +18,7 @@ from corpus.prepare import PrepareConfig, ensure_prepared
 from corpus.prepared import PreparedCorpus
 from corpus.sources import resolve_sources
 from gpt.config import POSITIONS, GPTConfig
-from pipelines.common import COUNT, SEED, TokenCount, resolve_device, show_progress
+from pipelines.common import COUNT, POSITIVE, SEED, TokenCount, resolve_device, show_progress
 from study.scheduler import AUTO
 from study.settings import StudySettings, TableSettings, given
 from study.sources import RUN_TABLE_SOURCES
@@ -133,14 +133,18 @@ plan_option = click.option(
          "GNU parallel, ...) instead of training; rerun without --plan to summarize.")
 
 
-def prepare_table_corpus(run_dir: Path, spec: str, sources: list, fresh: bool, progress: bool) -> PreparedCorpus:
+def prepare_table_corpus(run_dir: Path, spec: str, sources: list, reading: dict, settings) -> PreparedCorpus:
     """Prepare (or reuse) the corpus of ``--table-corpus SPEC`` (its ``sources``, resolved by the caller
-    before anything is written) in ``<run>/table-corpus/corpus`` with prepare's defaults (its own
-    vocabulary); InputError when the run already holds a table corpus of other text (unless ``fresh``)."""
+    before anything is written) in ``<run>/table-corpus/corpus`` with prepare's defaults but the ``reading``
+    options (its own vocabulary); InputError when the run already holds a table corpus of other text or
+    reading (unless the study's ``fresh``)."""
     from corpus.prepare import input_fingerprint
     from corpus.prepared import read_manifest
 
-    config = PrepareConfig()
+    fresh, progress = settings.fresh, settings.progress
+    config = PrepareConfig(min_count=reading["min_count"], encoding_errors=reading["encoding_errors"],
+                           documents=reading["documents"], format=reading["fmt"], text_field=reading["text_field"])
+    config.validate()
     layout = RunLayout(run_dir).table_corpus
     out = layout.corpus
     if not fresh and layout.manifest.is_file():
@@ -149,12 +153,59 @@ def prepare_table_corpus(run_dir: Path, spec: str, sources: list, fresh: bool, p
         except InputError:
             theirs = None  # damaged: prepared anew below
         if theirs is not None and theirs != input_fingerprint(sources, config):
-            raise InputError(f"{out} holds a table corpus prepared from other text than {spec}; pass --fresh to "
-                             "replace it (its transfer runs then train again), or use another --run-dir")
+            raise InputError(f"{out} holds a table corpus prepared from other text (or read otherwise) than {spec}; "
+                             "pass --fresh to replace it (its transfer runs then train again), or use another "
+                             "--run-dir")
     prepared, built = ensure_prepared(sources, out, config, progress=progress)
     if built:
         click.echo(f"prepared the table corpus: {prepared.path} ({describe(prepared)})")
     return prepared
+
+
+def corpus_reading_options(of: str = "") -> list:
+    """How a corpus's text is read into documents and words: ``--min-count``, ``--encoding-errors``,
+    ``--documents``, ``--format`` and ``--text-field``, for prepare's corpus or (``of``) another one."""
+    suffix = f" ({of})" if of else ""
+    return [
+        click.option("--min-count", type=COUNT, default=5, show_default=True,
+                     help="Drop words seen fewer times in the train split (they become <unk>)." + suffix),
+        click.option("--encoding-errors", type=click.Choice(["strict", "replace"]), default="strict",
+                     show_default=True,
+                     help="strict: invalid UTF-8 is an error; replace: substitute U+FFFD." + suffix),
+        click.option("--documents", type=click.Choice(["paragraphs", "lines"]), default="paragraphs",
+                     show_default=True, help="What one document of a text file is (<|endoftext|> always "
+                                             "ends one)." + suffix),
+        click.option("--format", "fmt", type=click.Choice(["auto", "text", "jsonl", "text8"]), default="auto",
+                     show_default=True, help="How to read local files; auto: .jsonl -> jsonl, text8[.zip] -> "
+                                             "text8, else text." + suffix),
+        click.option("--text-field", default="text", show_default=True,
+                     help="JSONL field holding the text." + suffix),
+    ]
+
+
+READING_PARAMS = ("min_count", "encoding_errors", "documents", "fmt", "text_field")
+
+
+def table_corpus_options(func):
+    """``--table-corpus SRC`` with the options that read it (:func:`corpus_reading_options`)."""
+    from pipelines.common import NonEmpty
+
+    options = [click.option("--table-corpus", type=NonEmpty(), default=None, metavar="SRC",
+                            help="The transfer arms' tables are pretrained on this corpus (as prepare's --corpus: a "
+                                 "FILE, DIR or GLOB, 'default', 'tinystories', 'text8'), prepared once in "
+                                 "<run>/table-corpus/ with its own vocabulary and aligned to the GPT's by word "
+                                 "[the run's whole train split]."),
+               *corpus_reading_options("of --table-corpus")]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def resolve_table_corpus(spec: str, reading: dict, progress: bool) -> list:
+    """The sources of ``--table-corpus SPEC`` read as ``reading`` says (:data:`READING_PARAMS`), resolved
+    before anything is written."""
+    return resolve_sources(spec, documents=reading["documents"], encoding_errors=reading["encoding_errors"],
+                           fmt=reading["fmt"], text_field=reading["text_field"], progress=progress)
 
 
 def prepare_options(func=None, *, seed_flag: str = "--seed"):
@@ -169,21 +220,11 @@ def prepare_options(func=None, *, seed_flag: str = "--seed"):
                      help="'default' (gensim's Wikipedia sample + Lee news), 'tinystories' or 'text8' "
                           "(downloaded once), or a FILE, DIR or GLOB of text or JSONL files (plain, .gz, "
                           ".bz2 or .xz)."),
-        click.option("--min-count", type=COUNT, default=5, show_default=True,
-                     help="Drop words seen fewer times in the train split (they become <unk>)."),
+        *corpus_reading_options(),
         click.option("--max-vocab", type=COUNT, default=None, help="At most this many entries, specials included."),
         click.option("--no-lowercase", is_flag=True, help="Keep case (default: lowercase everything)."),
         click.option("--val-fraction", type=float, default=0.01, show_default=True),
         click.option("--test-fraction", type=float, default=0.01, show_default=True),
-        click.option("--encoding-errors", type=click.Choice(["strict", "replace"]), default="strict",
-                     show_default=True, help="strict: invalid UTF-8 is an error; replace: substitute U+FFFD."),
-        click.option("--documents", type=click.Choice(["paragraphs", "lines"]), default="paragraphs",
-                     show_default=True, help="What one document of a text file is (<|endoftext|> always "
-                                             "ends one)."),
-        click.option("--format", "fmt", type=click.Choice(["auto", "text", "jsonl", "text8"]), default="auto",
-                     show_default=True, help="How to read local files; auto: .jsonl -> jsonl, text8[.zip] -> "
-                                             "text8, else text."),
-        click.option("--text-field", default="text", show_default=True, help="JSONL field holding the text."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Where downloaded corpora (tinystories, text8) are kept [~/.cache/w2v-gpt]."),
         click.option("--tokenizer", type=click.Choice(["word", "bpe"]), default="word", show_default=True,
@@ -255,7 +296,7 @@ def study_options(func):
         click.option("--fresh", is_flag=True, help="Train every run of the study again, replacing finished runs "
                                                    "(also those made with other settings)."),
         jobs_option, threads_option,
-        click.option("--margin", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_MARGIN,
+        click.option("--margin", type=POSITIVE, default=DEFAULT_MARGIN,
                      show_default=True,
                      help="Equivalence margin in nats/token: a difference is 'equivalent' when two one-sided "
                           "tests (Holm-adjusted) rule out one as large as this; 0.02 is a 2% change in "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from corpus.prepared import PreparedCorpus
-from study.plan import compare_cells, plan, write_plan
+from study.plan import check_cells, compare_cells, plan, write_plan
 from study.scheduler import train_planned
 from study.tables import ensure_tables
 from study.variants import position_variants, token_variants
@@ -29,8 +29,10 @@ def run_compare(settings, positions: bool = False, controls: bool = False,
     layout, log = settings.layout, settings.log
     prepared = PreparedCorpus.open(layout.corpus)
     variants = position_variants() if positions else token_variants(controls)
+    cells = compare_cells(variants, settings.seeds, settings.base)
+    check_cells(settings, cells)  # before any table is trained
     reports = {} if positions else ensure_tables(settings, prepared, variants)
-    planned = plan(settings, prepared, compare_cells(variants, settings.seeds, settings.base))
+    planned = plan(settings, prepared, cells)
     if plan_file is not None:
         write_plan(settings, planned, plan_file)
         return None

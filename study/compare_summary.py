@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from base.atomic import atomic_file, write_json
 from gpt.runs import RunFiles, read_curve
 from study import format as fmt
 from study.stats import ALPHA, holm, mean_std, paired_difference, tokens_to_reach
@@ -172,10 +171,9 @@ def plot_curves(path: Path, curves: dict, summary: dict, seeds: int) -> None:
 
 def write_summary(settings, out: Path, variants, results, reports) -> dict:
     """Write summary.json, summary.md and curves.png into ``out``; return the summary."""
+    from study.plots import write_study
+
     curves = run_curves(settings.run_dir, results)
     summary = summarize(settings, curves, variants, results, reports)
-    write_json(out / "summary.json", summary)
-    with atomic_file(out / "summary.md", "w", encoding="utf-8") as handle:
-        handle.write(render_markdown(summary))
-    plot_curves(out / "curves.png", curves, summary, settings.seeds)
-    return summary
+    plot = lambda path, summary: plot_curves(path, curves, summary, settings.seeds)  # noqa: E731
+    return write_study(out, summary, render_markdown(summary), plot, "curves.png")

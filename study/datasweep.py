@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from base.errors import InputError
+from base.parse import exact_number
 from corpus.fraction import fraction_ids
 from corpus.prepared import PreparedCorpus
 from gpt.data import require_window
-from study.plan import datasweep_cells, plan, write_plan
+from study.plan import check_cells, datasweep_cells, plan, write_plan
 from study.scheduler import train_planned
 from study.sources import TableSource
 from study.tables import ensure_tables
@@ -53,7 +54,7 @@ def arm_fractions(arms: list, fractions: list[float], table_fractions: list[floa
     chosen = default_arm_fractions(fractions) if table_fractions is None else table_fractions
     outside = [f for f in chosen if f not in fractions]
     if outside:
-        raise InputError(f"--arm-fractions {', '.join(f'{f:g}' for f in outside)} not among --fractions: learned "
+        raise InputError(f"--arm-fractions {', '.join(map(exact_number, outside))} not among --fractions: learned "
                          "trains at every --fractions value and each arm is paired with it")
     return {arm.name: list(fractions) if arm.name == "learned" else sorted(chosen) for arm in arms}
 
@@ -65,7 +66,7 @@ def run_tokens(prepared, fractions: list[float], seeds: int, epochs: float, base
     for fraction in fractions:
         for seed in range(seeds):
             n = len(fraction_ids(prepared.train_ids, prepared.vocab.eos_id, fraction, seed))
-            require_window(n, base.context, f"fraction {fraction:g} (for seed {seed})",
+            require_window(n, base.context, f"fraction {exact_number(fraction)} (for seed {seed})",
                            "use larger --fractions or a smaller --context")
             tokens[(fraction, seed)] = max(base.tokens_per_step, round(epochs * n))
     return tokens
@@ -99,11 +100,35 @@ def _ensure_arm_tables(settings, prepared, sweep: DataSweep, fractions: dict) ->
         ensure_tables(settings, prepared, transfer)
 
 
+LOW_COVERAGE = 0.5  # a table corpus whose words cover less of the GPT's vocabulary than this gets a warning
+
+
+def vocabulary_coverage(prepared, table_corpus) -> tuple[int, int]:
+    """(words of the GPT's vocabulary the table corpus's vocabulary holds, words of the GPT's vocabulary),
+    specials aside: the rows a transfer table can give at most."""
+    specials = set(prepared.vocab.specials)
+    words = [w for w in prepared.vocab.tokens if w not in specials]
+    theirs = set(table_corpus.vocab.tokens)
+    return sum(w in theirs for w in words), len(words)
+
+
 def describe_table_corpus(table_corpus, source: str) -> dict:
     """What the summary records of the table corpus."""
     counts = table_corpus.manifest["counts"]
     return {"source": source, "corpus_hash": table_corpus.content_hash, "tokens": counts["tokens"]["train"],
             "vocab_size": counts["vocab_size"]}
+
+
+def check_datasweep(settings, sweep: DataSweep, table_corpus: bool) -> list:
+    """The data sweep's cells, each checked against what its folder holds (:func:`study.plan.check_cells`),
+    before any table corpus is prepared or table trained; ``table_corpus``: whether the transfer arms take
+    their tables from one."""
+    prepared = PreparedCorpus.open(settings.layout.corpus)
+    at = arm_fractions(sweep.arms, sweep.fractions, sweep.arm_fractions)
+    tokens = run_tokens(prepared, sweep.fractions, settings.seeds, sweep.epochs, settings.base)
+    cells = datasweep_cells(sweep.arms, at, settings.seeds, settings.base, tokens, table_corpus)
+    check_cells(settings, cells)
+    return cells
 
 
 def run_datasweep(settings, sweep: DataSweep, plan_file: Path | None = None) -> dict | None:
@@ -114,10 +139,13 @@ def run_datasweep(settings, sweep: DataSweep, plan_file: Path | None = None) -> 
 
     layout, log = settings.layout, settings.log
     prepared = PreparedCorpus.open(layout.corpus)
-    at = arm_fractions(sweep.arms, sweep.fractions, sweep.arm_fractions)
-    tokens = run_tokens(prepared, sweep.fractions, settings.seeds, sweep.epochs, settings.base)
-    _ensure_arm_tables(settings, prepared, sweep, at)
-    cells = datasweep_cells(sweep.arms, at, settings.seeds, settings.base, tokens, sweep.table_corpus is not None)
+    cells = check_datasweep(settings, sweep, sweep.table_corpus is not None)
+    if sweep.table_corpus is not None:
+        found, words = vocabulary_coverage(prepared, sweep.table_corpus)
+        if found < LOW_COVERAGE * words:
+            log(f"warning: the table corpus {sweep.table_corpus_source} covers {found / words:.2%} of the GPT's "
+                f"vocabulary ({found:,} of {words:,} words); the transfer tables leave the other rows random")
+    _ensure_arm_tables(settings, prepared, sweep, arm_fractions(sweep.arms, sweep.fractions, sweep.arm_fractions))
     planned = plan(settings, prepared, cells, table_lines=False)
     if plan_file is not None:
         write_plan(settings, planned, plan_file)

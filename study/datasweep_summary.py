@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from base.layout import gpt_run_name
+from base.parse import exact_number
 from corpus.fraction import RARE_IN_FRACTION
 from study import format as fmt
 from study.compare_summary import EQUIVALENCE, INTERVAL_COVERS, TABLE_SEEDS, _stat
@@ -36,9 +37,11 @@ FRACTION_SEEDS = (" Seed k also chooses the fraction's documents (the same ones 
 
 
 def fraction_text(fraction: float) -> str:
-    """A fraction as a reader writes it: ``1/16``, ``1``, ``3/10`` (the closest ratio with a denominator up to
-    10,000); used for the summary's keys and its tables."""
-    return str(Fraction(fraction).limit_denominator(10000))
+    """A fraction as a reader writes it, exactly: ``1/16``, ``1``, ``3/10`` when a ratio with a denominator up
+    to 10,000 is this very number, else its exact decimal (``0.3333334``, ``1e-05``); used for the summary's
+    keys and its tables, so two fractions never share a label (nor pair with each other's runs)."""
+    ratio = Fraction(fraction).limit_denominator(10000)
+    return str(ratio) if float(ratio) == fraction else exact_number(fraction)
 
 
 def _mean(values: list[float]) -> float:

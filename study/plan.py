@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from base.atomic import atomic_file
+from base.errors import other_settings_error
 from base.layout import fraction_label
+from base.parse import exact_number
 from gpt.config import GPTConfig
-from gpt.runs import PlannedRun, _stderr, check_run_directory, finished_result, plan_run
+from gpt.runs import PlannedRun, RunFiles, _stderr, check_run_directory, finished_result, other_config, plan_run
 from study.measures import target_groups
 from study.sources import load_table
 
@@ -47,7 +49,7 @@ class Cell:
         if self.size is None:
             return f"{self.arm} seed {self.seed}"
         if isinstance(self.size, float):
-            return f"{self.arm} seed {self.seed} at fraction {self.size:g}"
+            return f"{self.arm} seed {self.seed} at fraction {exact_number(self.size)}"
         return f"{self.arm} seed {self.seed} at {budget_label(self.size)} tokens"
 
 
@@ -87,6 +89,19 @@ def datasweep_cells(arms: list, fractions: dict, seeds: int, base: GPTConfig, to
             for fraction in every for seed in range(seeds) for arm in arms if fraction in fractions[arm.name]]
 
 
+def check_cells(settings, cells: list[Cell]) -> None:
+    """InputError, before any table is trained or anything written, when a cell's folder holds a run
+    (finished or begun) of another config, unless ``fresh``; :func:`plan` checks the whole record (the
+    table's digest too) once the tables exist."""
+    if settings.fresh:
+        return
+    for cell in cells:
+        files = RunFiles.of(settings.run_dir, cell.variant, cell.seed)
+        difference = other_config(files, cell.config)
+        if difference:
+            raise other_settings_error(files.directory, "a run", difference, "another --run-dir")
+
+
 def resolve_run(run_dir: Path, config: GPTConfig, variant: str, prepared=None, log=print,
                 warn=_stderr) -> PlannedRun:
     """One run as the study makes it, writing nothing: its table found and checked (:func:`study.sources.
@@ -117,11 +132,13 @@ def plan(settings, prepared, cells: list[Cell], table_lines: bool = True) -> lis
     return planned
 
 
-def plan_commands(planned: list[tuple[Cell, PlannedRun]], device: str, fresh: bool = False) -> list[str]:
+def plan_commands(planned: list[tuple[Cell, PlannedRun]], device: str, threads: int,
+                  fresh: bool = False) -> list[str]:
     """One self-contained ``python -m pipelines.train_gpt`` command per run still to train: the very run a
-    worker would train (same record), idempotent (a finished run is skipped, a begun one resumes), for a
-    cluster scheduler to run anywhere the project is installed and the run directory is shared; the
-    commands may run at once (each holds only its own run's lock)."""
+    worker would train (same record, and ``threads`` torch threads, so the very same numbers), idempotent (a
+    finished run is skipped, a begun one resumes), for a cluster scheduler to run anywhere the project is
+    installed and the run directory is shared; the commands may run at once (each holds only its own run's
+    lock)."""
     import shlex
 
     from gpt.config import config_flags
@@ -131,14 +148,18 @@ def plan_commands(planned: list[tuple[Cell, PlannedRun]], device: str, fresh: bo
         if not fresh and finished_result(run.files, run.record) is not None:
             continue
         args = ["python", "-m", "pipelines.train_gpt", "--run-dir", str(run.files.layout.root.resolve()),
-                "--variant", run.record["variant"], *config_flags(run.config), "--device", device, "--quiet"]
+                "--variant", run.record["variant"], *config_flags(run.config), "--device", device,
+                "--threads", str(threads), "--quiet"]
         commands.append(" ".join(shlex.quote(a) for a in args + (["--fresh"] if fresh else [])))
     return commands
 
 
 def write_plan(settings, planned: list, plan_file: Path) -> None:
-    """Write one self-contained train_gpt command per run still to train into ``plan_file``."""
-    commands = plan_commands(planned, settings.device, settings.fresh)
+    """Write one self-contained train_gpt command per run still to train into ``plan_file``, each with the
+    torch threads a run of this study gets in process (:func:`study.scheduler.run_threads`)."""
+    from study.scheduler import run_threads
+
+    commands = plan_commands(planned, settings.device, run_threads(settings), settings.fresh)
     with atomic_file(plan_file, "w", encoding="utf-8") as handle:
         handle.write("".join(line + "\n" for line in commands))
     settings.log(f"plan: {len(commands)} run(s) to train, one command per line, in {plan_file}; rerun this "

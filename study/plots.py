@@ -59,9 +59,13 @@ def plot_differences(path: Path, series: dict, margin: float | None, xlabel: str
 
 def write_study(out: Path, summary: dict, markdown: str, plot, image: str) -> dict:
     """``summary.json``, ``summary.md`` (``markdown``) and the figure ``image`` (``plot(path, summary)``)
-    into ``out``, each written to a temporary name and renamed; returns the summary."""
-    write_json(out / "summary.json", summary)
-    with atomic_file(out / "summary.md", "w", encoding="utf-8") as handle:
-        handle.write(markdown)
-    plot(out / image, summary)
+    into ``out`` as one: all three are written to temporary names first and renamed only once every one is
+    whole, so a failure (a full disk while plotting) leaves the previous three together; returns the
+    summary."""
+    with atomic_path(out / "summary.json") as data, atomic_path(out / "summary.md") as text, \
+            atomic_path(out / image) as figure:
+        write_json(data, summary)
+        with atomic_file(text, "w", encoding="utf-8") as handle:
+            handle.write(markdown)
+        plot(figure, summary)
     return summary

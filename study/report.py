@@ -28,18 +28,22 @@ INTRINSIC = ("ws353", "simlex999", "google")
 def evaluate_run_tables(run_dir: str | Path, **options) -> dict:
     """``{method: {"benchmarks": ...}}`` for every ``<run_dir>/embeddings/<method>.npz``, sorted by name.
 
-    ``options`` go to :func:`vectors.evaluate.evaluate_table`. InputError when the run has no table.
+    ``options`` go to :func:`vectors.evaluate.evaluate_table`; empty when the run has no table (its report
+    then says so). A damaged table is one line naming it and the command that retrains it.
     """
     from vectors.evaluate import evaluate_table
     from vectors.table import EmbeddingTable
 
     directory = RunLayout(run_dir).tables(0)
     paths = sorted(directory.glob("*.npz")) if directory.is_dir() else []
-    if not paths:
-        raise InputError(f"no tables in {directory} (run `make pretrain` first, or pass --vectors FILE)")
     results = {}
     for path in paths:
-        table, whole_words = whole_word_view(EmbeddingTable.load(path))
+        try:
+            loaded = EmbeddingTable.load(path)
+        except InputError as exc:
+            raise InputError(f"{exc}; retrain it (`python -m pipelines.pretrain --run-dir {run_dir} --methods "
+                             f"{path.stem} --force` with the options it was trained with) or delete it") from None
+        table, whole_words = whole_word_view(loaded)
         results[path.stem] = evaluate_table(table, **options)
         if whole_words is not None:
             results[path.stem]["whole_words"] = whole_words
@@ -151,9 +155,26 @@ def _compare_section(title: str, summary: dict, image: str) -> list[str]:
 
 
 def render(report: dict) -> str:
-    tables, link = report["tables"], report["intrinsic_vs_gpt"]
-    lines = ["# w2v-gpt report", "", f"Run: `{report['run_dir']}`. {report['corpus']}", "",
-             "## Intrinsic evaluation", "",
+    """The report's markdown: what the run lacks, the intrinsic evaluation, each study's section, samples."""
+    tables = report["tables"]
+    lines = ["# w2v-gpt report", "", f"Run: `{report['run_dir']}`. {report['corpus']}", ""]
+    if report.get("missing"):
+        lines += ["Not in this run yet: " + ", ".join(f"{name} (`{MAKES[name]}`)" for name in report["missing"])
+                  + ".", ""]
+    if not tables:
+        lines += ["## Intrinsic evaluation", "", "No tables in `embeddings/` to evaluate.", ""]
+    lines += _intrinsic_section(report) if tables else []
+    return _render_studies(report, lines)
+
+
+MAKES = {"tables": "make pretrain", "compare": "make compare", "compare-positions": "make compare-positions",
+         "sweep": "make sweep", "datasweep": "make datasweep"}
+
+
+def _intrinsic_section(report: dict) -> list[str]:
+    """The tables' benchmark scores (best in bold) and nearest neighbours."""
+    tables = report["tables"]
+    lines = ["## Intrinsic evaluation", "",
              "Spearman for word pairs (WS353, SimLex-999), 3CosAdd accuracy for the Google analogies "
              "(restricted to the 30,000 most frequent words); best in bold.", "",
              "| table | " + " | ".join(INTRINSIC) + " | analogies answered |", "|---|---|---|---|---|"]
@@ -171,6 +192,12 @@ def render(report: dict) -> str:
     for method, probes in report["neighbours"].items():
         lines.append(f"- **{method}**: " + "; ".join(
             f"*{w}* → {', '.join(x for x, _ in near[:5])}" for w, near in list(probes.items())[:6]))
+    return lines
+
+
+def _render_studies(report: dict, lines: list[str]) -> str:
+    """The studies' sections after ``lines``, then the samples: the report's text."""
+    link = report["intrinsic_vs_gpt"]
     if report["compare"]:
         lines += [""] + _compare_section("Pretrained or learned token embeddings?", report["compare"], "curves.png")
     if link.get("methods"):
@@ -224,6 +251,12 @@ def write_report(run_dir: Path, tables: dict) -> dict:
     positions = read_summary(layout.compare_positions / "summary.json", lambda s: _compare_section("", s, ""))
     sweep = read_summary(layout.sweep / "summary.json", render_sweep)
     datasweep = read_summary(layout.datasweep / "summary.json", render_datasweep)
+    parts = {"tables": tables, "compare": compare, "compare-positions": positions, "sweep": sweep,
+             "datasweep": datasweep}
+    missing = [name for name, part in parts.items() if not part]
+    if len(missing) == len(parts):
+        raise InputError(f"nothing to report in {run_dir}: no tables in {layout.tables(0)} and no study summary "
+                         "(run `make pretrain` first, or pass --vectors FILE)")
     if layout.manifest.is_file():
         counts = read_manifest(layout.corpus)["counts"]
         corpus = (f"Corpus: vocabulary {counts['vocab_size']:,}; train {counts['tokens']['train']:,}, "
@@ -235,7 +268,7 @@ def write_report(run_dir: Path, tables: dict) -> dict:
         "format_version": REPORT_FORMAT_VERSION, "run_dir": str(run_dir), "corpus": corpus,
         "tables": tables, "neighbours": neighbours_of_tables(run_dir, list(tables)),
         "compare": compare, "compare_positions": positions, "sweep": sweep, "datasweep": datasweep,
-        "intrinsic_vs_gpt": link,
+        "intrinsic_vs_gpt": link, "missing": missing,
         "sample_prompt": SAMPLE_PROMPT, "samples": samples_of_variants(run_dir, compare),
     }
     text = render(report)

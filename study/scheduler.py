@@ -67,6 +67,15 @@ def write_jobs_record(best_jobs: int, device: str, measured: dict, date: str) ->
     return path
 
 
+def run_threads(settings, jobs: int | None = None) -> int:
+    """The torch threads of each run of a study: ``--threads-per-run``, else the available cores shared out
+    among its ``jobs`` (resolved from the settings when not given). A run's numbers depend on this count."""
+    if settings.threads:
+        return settings.threads
+    jobs = jobs if jobs is not None else resolve_jobs(settings.jobs, settings.device)[0]
+    return max(1, available_cores() // jobs)
+
+
 def train_planned(planned: list[tuple[object, object]], settings) -> list[dict]:
     """Train (or find finished) each ``(cell, planned run)`` (:func:`study.plan.plan`) and return their results
     in plan order, with the study's :class:`study.settings.StudySettings` (device, jobs, threads, fresh,
@@ -82,7 +91,7 @@ def train_planned(planned: list[tuple[object, object]], settings) -> list[dict]:
     from gpt.runs import finished_result
 
     jobs, why = resolve_jobs(settings.jobs, settings.device)
-    threads = settings.threads or max(1, available_cores() // jobs)
+    threads = run_threads(settings, jobs)
     finished = [None if settings.fresh else finished_result(run.files, run.record) for _, run in planned]
     pending = [i for i, result in enumerate(finished) if result is None]
     if pending and jobs > 1:

@@ -108,12 +108,16 @@ def table_path(layout: RunLayout, source: TableSource, method: str, seed: int, f
     return layout.table(method, seed, fraction=fraction if source is TableSource.FRACTION else 1.0)
 
 
-def missing_hint(source: TableSource, seed: int) -> str:
-    """What makes a missing run table of ``source``, as the end of a message."""
-    if source is TableSource.RUN:
-        command = "make pretrain" if seed == 0 else f"python -m pipelines.pretrain --seed {seed}"
-        return f"(run `{command}`); a vector file is named with its suffix (vectors.txt)"
-    return "(the data sweep, `python -m pipelines.datasweep`, pretrains it)"
+def missing_hint(run_dir: Path, config) -> str:
+    """What makes the missing run table of ``config``, as the end of a message: a command that works as
+    shown (the run directory, the table's width and seed, GloVe's x_max as a study pretrains it)."""
+    if source_of(config) is TableSource.RUN:
+        args = f" --run-dir {run_dir} --methods {config.table}"
+        args += f" --dim {config.d_model}" if not config.project else ""
+        args += " --x-max 10" if config.table == "glove" else ""
+        args += f" --seed {config.trainer_seed}" if config.trainer_seed else ""
+        return f"(run `python -m pipelines.pretrain{args}`); a vector file is named with its suffix (vectors.txt)"
+    return f"(the data sweep, `python -m pipelines.datasweep --run-dir {run_dir}` with this arm, pretrains it)"
 
 
 def load_table(run_dir: Path, config) -> TableInput | None:
@@ -138,7 +142,7 @@ def load_table(run_dir: Path, config) -> TableInput | None:
     path = table_path(RunLayout(run_dir), source, config.table, seed, config.fraction)
     if not path.is_file():
         where = "in the run" if source is TableSource.RUN else f"pretrained on the {source.value} text"
-        raise InputError(f"no table {config.table!r} {where}: {path} is missing {missing_hint(source, seed)}")
+        raise InputError(f"no table {config.table!r} {where}: {path} is missing {missing_hint(run_dir, config)}")
     table = EmbeddingTable.load(path)
     made_with = table.meta.get("config", {}).get("seed", seed)
     if made_with != seed:

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from corpus.prepared import PreparedCorpus
-from study.plan import budget_label, plan, sweep_cells
+from study.plan import budget_label, check_cells, plan, sweep_cells
 from study.scheduler import train_planned
 from study.tables import ensure_tables
 
@@ -50,9 +50,11 @@ def run_sweep(settings, arms: list, budgets: list[int]) -> dict:
 
     layout, log = settings.layout, settings.log
     prepared = PreparedCorpus.open(layout.corpus)
+    cells = sweep_cells(arms, budgets, settings.seeds, settings.base)
+    check_cells(settings, cells)  # before any table is trained
     if any(arm.table for arm in arms):
         ensure_tables(settings, prepared, arms)
-    planned = plan(settings, prepared, sweep_cells(arms, budgets, settings.seeds, settings.base), table_lines=False)
+    planned = plan(settings, prepared, cells, table_lines=False)
     _say_what_is_replaced(layout.sweep / "summary.json", arms, budgets, log)
     results: dict = {}
     for (cell, _), result in zip(planned, train_planned(planned, settings)):

@@ -39,7 +39,8 @@ def train_table(run_dir: Path, prepared, config, fraction: float = 1.0, force: b
     if not force:  # --force retrains whatever is there, so the files need not be read
         state = table_state(layout, method, config.seed, config.to_dict(), prepared.content_hash, fraction)
         if state.kind == CURRENT:
-            log(f"{method}: up to date ({npz})")
+            state.fix(layout, method, config.seed, fraction)
+            log(f"{method}: up to date ({npz}{'; its report rewritten from it' if state.repair else ''})")
             return state.report
         if state.kind == DAMAGED:
             log(f"{method}: {npz} is damaged ({state.why}); training it again")
@@ -96,7 +97,9 @@ def ensure_tables(settings, prepared, arms: list, source=None,
     for config, fraction, corpus, state in wanted:
         method = method_of(config)
         if state.kind == CURRENT:
-            settings.log(f"{method}: up to date ({layout.table(method, config.seed, fraction=fraction)})")
+            state.fix(layout, method, config.seed, fraction)
+            repaired = "; its report rewritten from it" if state.repair else ""
+            settings.log(f"{method}: up to date ({layout.table(method, config.seed, fraction=fraction)}{repaired})")
             reports[method].append(state.report)
         else:
             reports[method].append(train_table(layout.root, corpus, config, fraction, log=settings.log))
@@ -121,7 +124,8 @@ def _check_tables(settings, layout: RunLayout, prepared, configs: dict, fraction
                 path = layout.table(method, seed, fraction=fraction)
                 if state.kind == DAMAGED and not settings.fresh:
                     run_table = fraction == 1.0 and layout == settings.layout
-                    hint = retrain_hint(method, seed) if run_table else "delete it"
+                    hint = retrain_hint(settings, method, seed) if run_table else \
+                        f"delete {method}.npz, .txt and .json in {path.parent} and rerun (the study trains it again)"
                     raise InputError(f"{path} is damaged ({state.why}): {hint} or pass --fresh")
                 if state.kind == OTHER and not settings.fresh:
                     raise other_settings_error(path, "a table", state.why)
@@ -139,16 +143,16 @@ def _seed0_config(settings, method: str):
             config = config_from_dict(method, json.loads(report.read_text(encoding="utf-8"))["config"])
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, InputError) as exc:
             raise InputError(f"{report} is damaged ({type(exc).__name__}): retrain it with "
-                             f"{retrain_hint(method, 0)}") from None
+                             f"{retrain_hint(settings, method, 0)}") from None
     else:
         defaults = dict(trainer_defaults(), dim=dim, x_max=DEFAULT_X_MAX if x_max is None else x_max, seed=0)
         config = build_config(method, defaults)
     if config.dim != dim:
-        raise InputError(f"{first} has dim {config.dim} but --dim is {dim}: retrain it (`python -m "
-                         f"pipelines.pretrain --methods {method} --dim {dim}`) or pass --dim {config.dim}")
+        raise InputError(f"{first} has dim {config.dim} but --dim is {dim}: retrain it with "
+                         f"{retrain_hint(settings, method, 0)} or pass --dim {config.dim}")
     if method == "glove" and x_max is not None and config.x_max != x_max:
-        raise InputError(f"{first} was trained with x_max {config.x_max:g}, not {x_max:g}: "
-                         f"retrain it (`python -m pipelines.pretrain --methods glove --x-max {x_max:g}`)")
+        raise InputError(f"{first} was trained with x_max {config.x_max:g}, not {x_max:g}: retrain it with "
+                         f"{retrain_hint(settings, method, 0)}")
     return config if threads is None else dataclasses.replace(config, threads=threads)
 
 

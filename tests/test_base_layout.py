@@ -59,7 +59,7 @@ def test_tables_of_a_fraction(layout):
 
 @pytest.mark.parametrize("fraction, label", [
     (0.125, "frac0.125"), (0.5, "frac0.5"), (1 / 16, "frac0.0625"), (0.25, "frac0.25"), (1.0, "frac1"),
-    (1 / 3, "frac0.333333"), (1e-5, "frac1e-05"),
+    (1 / 3, "frac0.3333333333333333"), (0.3333334, "frac0.3333334"), (1e-5, "frac1e-05"), (1e-9, "frac1e-09"),
 ])
 def test_fraction_label(fraction, label):
     assert fraction_label(fraction) == label

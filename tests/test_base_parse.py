@@ -28,3 +28,11 @@ def test_unknown_choices_are_named_with_the_allowed_ones():
     assert str(caught.value) == "--methods: unknown methods zz, yy; choose among a, b"
     with pytest.raises(InputError, match="--methods takes a comma list of methods among a, b"):
         comma_choices("", "--methods", ("a", "b"), "methods")
+
+
+@pytest.mark.parametrize("value, text", [(0.0625, "0.0625"), (1.0, "1"), (1e-5, "1e-05"), (0.3333334, "0.3333334"),
+                                         (1 / 3, "0.3333333333333333"), (0.0156250001, "0.0156250001")])
+def test_an_exact_number_reads_back_as_itself(value, text):
+    from base.parse import exact_number
+
+    assert exact_number(value) == text and float(exact_number(value)) == value

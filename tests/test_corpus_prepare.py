@@ -298,3 +298,36 @@ def test_corrupt_prepared_corpus_is_input_error(tmp_path, damage, lee_corpus):
 def test_missing_prepared_corpus(tmp_path):
     with pytest.raises(InputError, match="no prepared corpus"):
         PreparedCorpus.open(tmp_path / "nothing")
+
+
+def test_a_damaged_corpus_names_the_command_that_prepares_it_again(lee_corpus, tmp_path):
+    """Each damage (manifest, vocabulary, ids) is one line with its remedy; the remedy works as shown: the
+    corpus options it was prepared with rebuild it."""
+    import shutil
+
+    from base.errors import InputError
+    from corpus import PreparedCorpus
+
+    run = tmp_path / "run"
+    shutil.copytree(lee_corpus.path, run / "corpus")
+    for name, damage in (("manifest.json", b"{"), ("vocab.tsv", b"<pad>\t0\n"), ("val.ids", b"")):
+        original = (run / "corpus" / name).read_bytes()
+        (run / "corpus" / name).write_bytes(damage)
+        with pytest.raises(InputError) as caught:
+            PreparedCorpus.open(run / "corpus")
+        message = str(caught.value)
+        assert "\n" not in message and message.count("prepare it again") == 1, message
+        assert message.endswith(f"`python -m pipelines.prepare --run-dir {run}` with the options it was prepared with")
+        if name != "val.ids":
+            (run / "corpus" / name).write_bytes(original)
+    from tests.conftest import lee_path, run_cli
+
+    as_prepared = ["--corpus", str(lee_path()), "--documents", "lines", "--min-count", "2", "--val-fraction", "0.05",
+                   "--test-fraction", "0.05"]
+    assert run_cli("pipelines.prepare", "--run-dir", str(run), *as_prepared).returncode == 0  # as shown
+    assert PreparedCorpus.open(run / "corpus").content_hash == lee_corpus.content_hash
+    table_corpus = tmp_path / "r2" / "table-corpus" / "corpus"
+    shutil.copytree(lee_corpus.path, table_corpus)
+    (table_corpus / "manifest.json").write_text("{")
+    with pytest.raises(InputError, match="rerun the data sweep with its --table-corpus"):
+        PreparedCorpus.open(table_corpus)

@@ -257,3 +257,17 @@ def test_a_run_with_a_table_must_be_handed_it(run_dir):
 
     with pytest.raises(ValueError, match="without a table"):
         plan_run(run_dir, TINY.replace(embedding="init", table="glove"), "glove-init", log=lambda m: None)
+
+
+def test_a_changed_field_left_out_at_its_default_is_named(tmp_path):
+    """A run recorded with --keep-best, asked without it (the field is then left out of the record): the
+    refusal names keep_best (before: "another format")."""
+    from base.atomic import write_json
+    from gpt.runs import other_settings
+
+    files = RunFiles(tmp_path / "gpt" / "learned" / "seed0")
+    theirs = {"config": TINY.replace(keep_best=True).to_dict(), "variant": "learned"}
+    write_json(files.config, theirs)
+    ours = {"config": TINY.to_dict(), "variant": "learned"}
+    assert "keep_best" not in ours["config"]
+    assert other_settings(files, ours) == "keep_best True there, False asked"

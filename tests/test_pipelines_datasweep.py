@@ -221,3 +221,120 @@ def test_the_table_corpus_of_a_run_is_not_replaced_silently(pretrained_run, tmp_
     refused = run_cli("pipelines.datasweep", *args, "--table-corpus", str(other))
     assert_one_line_error(refused)
     assert "other text" in refused.stderr and _files(pretrained_run) == before
+
+
+def _tree_hash(run) -> str:
+    """sha256 over every file's path and bytes (the lock aside, which each command writes its pid into)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(run.rglob("*")):
+        if path.is_file() and path.name != ".lock":
+            digest.update(str(path.relative_to(run)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_a_refused_data_sweep_leaves_the_run_directory_byte_identical(pretrained_run, tmp_path):
+    """Refusals that used to come after tables were trained or a table corpus prepared: another --lr with a
+    new fraction (its same-text tables were trained first), another table source for the transfer arms (a
+    dropped --table-corpus trained the run's seed tables; an added one prepared table-corpus/ and its
+    tables). Each is one line, exit 2, and not one byte of the run directory changes."""
+    from tests.conftest import lee_path
+
+    book = tmp_path / "book.txt"
+    lines = lee_path().read_text(encoding="utf-8").splitlines()
+    book.write_text("\n\n".join(lines[:150]) + "\n", encoding="utf-8")
+    run = pretrained_run
+    args = ["--run-dir", str(run), "--fractions", "1/8,1/4", "--arm-fractions", "1/4", "--epochs", "0.5", *TINY]
+    with_corpus = run_cli("pipelines.datasweep", *args, "--arms", "learned,glove-init-transfer",
+                          "--table-corpus", str(book))
+    assert with_corpus.returncode == 0, with_corpus.stderr
+    before = _tree_hash(run)
+    dropped = run_cli("pipelines.datasweep", *args, "--arms", "learned,glove-init-transfer")
+    assert_one_line_error(dropped)
+    assert "with other settings" in dropped.stderr and _tree_hash(run) == before
+
+    other = tmp_path / "other"
+    shutil.copytree(pretrained_run, other, ignore=shutil.ignore_patterns("gpt", "table-corpus", "datasweep"))
+    args = [a if a != str(run) else str(other) for a in args]
+    finished = run_cli("pipelines.datasweep", *args, "--arms", "learned,glove-init,glove-init-transfer")
+    assert finished.returncode == 0, finished.stderr
+    before = _tree_hash(other)
+    wider = [a if a != "1/8,1/4" else "1/16,1/8,1/4" for a in args]
+    for refused in (run_cli("pipelines.datasweep", *wider, "--arms", "learned,glove-init", "--arm-fractions",
+                            "1/16,1/4", "--lr", "0.01"),
+                    run_cli("pipelines.datasweep", *args, "--arms", "learned,glove-init,glove-init-transfer",
+                            "--table-corpus", str(book))):
+        assert_one_line_error(refused)
+        assert "with other settings" in refused.stderr and _tree_hash(other) == before
+    assert not (other / "table-corpus").exists() and not (other / "embeddings" / "frac0.0625").exists()
+
+
+def test_fractions_keep_their_exact_identity_in_folders_labels_and_pairs(run_dir):
+    """Two fractions equal to six digits: each its own folder and label (before, both were frac0.333333 and
+    "1/3": the second was refused as other settings, or with --fresh mixed into the first's summary)."""
+    from base.layout import fraction_label
+    from study.datasweep_summary import fraction_text
+
+    assert fraction_label(0.3333333) != fraction_label(0.3333334)
+    assert [fraction_text(f) for f in (1e-5, 4e-5, 1e-9, 1 / 3, 0.3333334, 0.0625)] == \
+        ["1e-05", "4e-05", "1e-09", "1/3", "0.3333334", "1/16"]
+    sweep = run_cli("pipelines.datasweep", "--run-dir", str(run_dir), "--fractions", "0.3333333,0.3333334",
+                    "--arms", "learned", "--epochs", "0.2", *TINY[:-6], "--seeds", "1", "--threads-per-run", "1")
+    assert sweep.returncode == 0, sweep.stderr
+    assert sorted(p.name for p in (run_dir / "gpt").iterdir()) == ["learned@frac0.3333333", "learned@frac0.3333334"]
+    summary = json.loads((run_dir / "datasweep" / "summary.json").read_text())
+    assert summary["fraction_labels"] == ["0.3333333", "0.3333334"]
+    refused = run_cli("pipelines.datasweep", "--run-dir", str(run_dir), "--fractions", "1/64,1/32",
+                      "--arm-fractions", "0.0156250001", "--arms", "learned")
+    assert_one_line_error(refused)
+    assert "--arm-fractions 0.0156250001 not among --fractions" in refused.stderr
+
+
+@pytest.mark.parametrize("command, flag, value", [
+    ("pipelines.compare", "--margin", "nan"), ("pipelines.sweep", "--margin", "inf"),
+    ("pipelines.datasweep", "--margin", "nan"), ("pipelines.datasweep", "--margin", "0"),
+    ("pipelines.datasweep", "--epochs", "nan"), ("pipelines.datasweep", "--epochs", "inf"),
+    ("pipelines.datasweep", "--table-corpus", ""), ("pipelines.datasweep", "--table-corpus", " "),
+])
+def test_values_no_study_can_use_are_refused_when_read(tmp_path, command, flag, value):
+    """Before: --margin inf wrote Infinity into summary.json, --margin nan and --epochs nan/inf raised after
+    every run trained, an empty --table-corpus quietly meant the run's corpus."""
+    run = tmp_path / "run"
+    arms = {"pipelines.compare": [], "pipelines.sweep": ["--arms", "learned"],
+            "pipelines.datasweep": ["--arms", "learned,glove-init-transfer"]}[command]
+    result = run_cli(command, "--run-dir", str(run), flag, value, *arms)
+    assert_one_line_error(result)
+    assert flag in result.stderr and not run.exists()
+
+
+def test_a_one_paragraph_book_is_read_by_lines_as_advised_and_a_low_coverage_is_said(pretrained_run, tmp_path):
+    """A table corpus without blank lines is one document: the refusal advises --documents lines, which the
+    data sweep now takes for its table corpus (before: "no such option"); a corpus that covers a sliver of
+    the GPT's vocabulary trains with a warning that gives the figure."""
+    book = tmp_path / "book.txt"
+    words = ["government", "people", "police", "zebra", "quasar", "minister"]
+    rng = np.random.default_rng(0)
+    book.write_text("\n".join(" ".join(rng.choice(words, 30)) for _ in range(60)) + "\n", encoding="utf-8")
+    args = ["--run-dir", str(pretrained_run), "--fractions", "1/4", "--arms", "learned,glove-init-transfer",
+            "--epochs", "0.2", *TINY[:-4], "--seeds", "1", "--threads-per-run", "1", "--table-corpus", str(book)]
+    refused = run_cli("pipelines.datasweep", *args)
+    assert_one_line_error(refused)
+    assert "--documents lines" in refused.stderr and not (pretrained_run / "gpt").exists()
+    done = run_cli("pipelines.datasweep", *args, "--documents", "lines", "--min-count", "1")
+    assert done.returncode == 0, done.stderr
+    warning = [line for line in done.stdout.splitlines() if line.startswith("warning: the table corpus")]
+    assert len(warning) == 1 and "covers 0.10% of the GPT's vocabulary (4 of 3,902 words)" in warning[0], done.stdout
+
+
+def test_a_dangling_or_looping_run_dir_link_and_an_underflowing_fraction_are_one_line(tmp_path):
+    dangling, looping = tmp_path / "dangling", tmp_path / "looping"
+    dangling.symlink_to(tmp_path / "nowhere")
+    looping.symlink_to(looping)
+    for link in (dangling, looping):
+        result = run_cli("pipelines.datasweep", "--run-dir", str(link), "--arms", "learned")
+        assert_one_line_error(result)  # before: "File exists", exit 1
+        assert "symbolic link to nothing" in result.stderr and link.is_symlink()
+    tiny = run_cli("pipelines.datasweep", "--run-dir", str(tmp_path / "run"), "--fractions", "1e-400,1")
+    assert_one_line_error(tiny)
+    assert "--fractions: 1e-400 is not a fraction in (0, 1]" in tiny.stderr

@@ -49,7 +49,7 @@ def test_compare_validates_every_run_before_it_trains_any(pretrained_run):
     stamps = {p: p.read_bytes() for p in (run_dir / "gpt").rglob("result.json")}
     wider = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--dim", "32")
     assert_one_line_error(wider)
-    assert "dim 16" in wider.stderr
+    assert "d_model 16 there, 32 asked" in wider.stderr  # the runs are checked before any table
     longer = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE, "--tokens", "1024")
     assert_one_line_error(longer)
     assert "other settings" in longer.stderr
@@ -335,8 +335,16 @@ def test_a_truncated_table_is_never_up_to_date(pretrained_run, file):
     study = run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE)
     assert_one_line_error(study)
     assert f"{path} is damaged" in study.stderr
-    assert "python -m pipelines.pretrain --methods glove --force" in study.stderr
+    assert f"python -m pipelines.pretrain --run-dir {run_dir} --methods glove --dim 16 --x-max 10 --force" \
+        in study.stderr
     assert not (run_dir / "gpt").exists()
+    if file.endswith(".json"):  # the remedy as shown, then the study: no second refusal
+        import shlex
+
+        remedy = shlex.split(study.stderr.split("`")[1])
+        assert remedy[:3] == ["python", "-m", "pipelines.pretrain"]
+        assert run_cli(remedy[2], *remedy[3:], "--epochs", "1", "--quiet").returncode == 0
+        assert run_cli("pipelines.compare", "--run-dir", str(run_dir), *COMPARE).returncode == 0
     if file.endswith(".npz"):
         again = run_cli("pipelines.pretrain", "--run-dir", str(run_dir), *PRETRAIN, "--x-max", "10")
         assert again.returncode == 0, again.stderr

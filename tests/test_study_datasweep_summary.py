@@ -14,6 +14,7 @@ from gpt.config import GPTConfig
 from study.datasweep_summary import fraction_text, render_datasweep, summarize_datasweep, write_datasweep
 from study.settings import StudySettings
 from study.variants import Variant
+from tests.conftest import run_cli
 
 BASE = GPTConfig(d_model=32, n_layer=1, n_head=2, context=16, batch_size=4, tokens=1000)
 FRACTIONS = [0.25, 0.5, 1.0]
@@ -235,3 +236,33 @@ def test_the_report_shows_the_data_sweep(tmp_path, monkeypatch):
     (run / "datasweep" / "summary.json").write_text('{"arms": {}}', encoding="utf-8")
     with pytest.raises(InputError, match="make datasweep"):
         report.write_report(run, {"glove": {"benchmarks": {}}})
+
+
+def test_eval_reports_a_run_with_a_data_sweep_and_no_tables(tmp_path):
+    """datasweep called without make pretrain leaves no run-level tables: eval reports the study it has and
+    names what is missing (before: "no tables ... run make pretrain first", and no report)."""
+    run = tmp_path / "run"
+    write_example(run / "datasweep")
+    result = run_cli("pipelines.eval", "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    text = (run / "eval" / "report.md").read_text(encoding="utf-8")
+    assert "Not in this run yet: tables (`make pretrain`), compare (`make compare`), compare-positions " \
+           "(`make compare-positions`), sweep (`make sweep`)." in text
+    assert "No tables in `embeddings/` to evaluate." in text and "## How much text is a table worth?" in text
+    assert json.loads((run / "eval" / "report.json").read_text())["missing"][0] == "tables"
+    empty = run_cli("pipelines.eval", "--run-dir", str(tmp_path / "empty"))
+    assert empty.returncode == 2 and "nothing to report" in empty.stderr
+
+
+def test_tiny_fractions_pair_with_learned_at_their_own_fraction():
+    """Fractions below 1/20000 used to share the label "0": glove-init at 1e-5 was paired with learned at
+    4e-5. Each now pairs with its own: the difference is glove-init minus learned at 1e-5, by hand."""
+    fractions = [1e-5, 4e-5]
+    learned = {1e-5: runs("learned", 1e-5, [6.0, 6.1, 6.2]), 4e-5: runs("learned", 4e-5, [5.0, 5.1, 5.2])}
+    glove = {1e-5: runs("glove-init", 1e-5, [5.9, 6.05, 6.1])}
+    summary = summarize_datasweep(settings(), [arm("learned"), arm("glove-init", table="glove")], fractions,
+                                  {"learned": learned, "glove-init": glove}, facts())
+    assert summary["fraction_labels"] == ["1e-05", "4e-05"]
+    cell = summary["arms"]["glove-init"]["fractions"]["1e-05"]
+    assert list(summary["arms"]["glove-init"]["fractions"]) == ["1e-05"]
+    assert cell["difference"]["mean"] == pytest.approx(((5.9 - 6.0) + (6.05 - 6.1) + (6.1 - 6.2)) / 3)

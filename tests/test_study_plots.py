@@ -134,7 +134,7 @@ def test_write_study_writes_its_three_files(tmp_path):
 
     returned = write_study(out, summary, "# Sweep\n\n| a | b |\n", plot, "sweep.png")
     assert returned is summary
-    assert calls == [(out / "sweep.png", summary)]
+    assert len(calls) == 1 and calls[0][1] is summary and calls[0][0].parent == out  # drawn to a temporary
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == summary
     assert (out / "summary.md").read_text(encoding="utf-8") == "# Sweep\n\n| a | b |\n"
     assert _png_size(out / "sweep.png") == (880, 550)
@@ -151,3 +151,20 @@ def test_write_study_with_a_failing_plot_leaves_no_temporary(tmp_path):
         write_study(out, {"a": 1}, "text", plot, "sweep.png")
     assert not any(p.name.startswith(".") for p in out.iterdir())
     assert not (out / "sweep.png").exists()
+
+
+def test_a_full_disk_while_plotting_leaves_the_previous_three_files_together(tmp_path):
+    """Before, the new summary.json and summary.md were in place when the plot failed, beside the old png."""
+    import errno
+
+    out = tmp_path / "sweep"
+    write_study(out, {"run": 1}, "first", lambda path, s: plot_differences(path, SERIES, None, "x", "y", TOP, ""),
+                "sweep.png")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def full(path, summary):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_study(out, {"run": 2}, "second", full, "sweep.png")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

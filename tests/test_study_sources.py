@@ -82,7 +82,8 @@ def test_a_run_table_is_loaded_with_its_file_recorded(pretrained):
 
 
 def test_missing_tables_name_their_source_and_remedy(pretrained, tmp_path):
-    with pytest.raises(InputError, match=r"no table 'glove' in the run: .*seed3.*pipelines.pretrain --seed 3"):
+    hint = f"pipelines.pretrain --run-dir {pretrained} --methods glove --dim 128 --x-max 10 --seed 3"
+    with pytest.raises(InputError, match=rf"no table 'glove' in the run: .*seed3.*{hint}"):
         load_table(pretrained, init("glove", seed=3))
     with pytest.raises(InputError, match=r"pretrained on the fraction text: .*frac0.5.*pipelines.datasweep"):
         load_table(pretrained, init("glove", fraction=0.5, table_data="fraction"))

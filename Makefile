@@ -20,6 +20,8 @@ ARMS ?=
 FRACTIONS ?=
 TABLE_CORPUS ?=
 GPT_EPOCHS ?=
+TABLE_FILES ?=
+TABLE_WIDTH ?=
 JOBS ?= auto
 BENCH_CORPUS ?=
 GLOVE_DIR ?=
@@ -49,13 +51,14 @@ SWEEP_ARGS := $(if $(BUDGETS),--budgets $(BUDGETS)) $(if $(ARMS),--arms $(ARMS))
 DATASWEEP_ARGS := $(if $(FRACTIONS),--fractions $(FRACTIONS)) $(if $(ARMS),--arms $(ARMS)) \
 	$(if $(TABLE_CORPUS),--table-corpus $(TABLE_CORPUS)) $(if $(GPT_EPOCHS),--epochs $(GPT_EPOCHS))
 JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
+TABLE_FILES_ARG := $(foreach f,$(TABLE_FILES),--table-file $(f)) $(if $(TABLE_WIDTH),--table-width $(TABLE_WIDTH))
 STAMP := $(VENV)/.installed
 
 .PHONY: help install test prepare pretrain compare compare-positions sweep datasweep eval bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
-	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS FRACTIONS TABLE_CORPUS GPT_EPOCHS JOBS=$(JOBS) THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
+	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS FRACTIONS TABLE_CORPUS TABLE_FILES TABLE_WIDTH GPT_EPOCHS JOBS=$(JOBS) THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -78,11 +81,11 @@ pretrain: $(STAMP) ## Prepare CORPUS if needed, then train cbow, skipgram and gl
 	$(PY) -m pipelines.pretrain --run-dir $(RUN_DIR) $(CORPUS_ARG) --dim $(DIM) $(EPOCHS_ARG) $(THREADS_ARG) \
 		$(DEVICE_ARG) --x-max $(X_MAX)
 
-compare: $(STAMP) ## Train the GPT with every table (init, frozen) against learned, SEEDS seeds, TOKENS each
+compare: $(STAMP) ## Train the GPT with every table (init, frozen; TABLE_FILES too) against learned, SEEDS seeds, TOKENS each
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
 	$(MAKE) pretrain
 	$(PY) -m pipelines.compare --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(TOKENS_ARG) $(DEVICE_ARG) \
-		$(JOBS_ARG) $(FAST_COMPARE)
+		$(JOBS_ARG) $(FAST_COMPARE) $(TABLE_FILES_ARG)
 
 compare-positions: $(STAMP) ## The same study over position embeddings (learned, sinusoidal, rope, alibi, none)
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)

@@ -8,6 +8,7 @@
 <run>/gpt/<variant>/seed<k>/      one GPT run: config.json, checkpoint.pt, curve.csv, result.json
 <run>/compare/ compare-positions/ sweep/ datasweep/     the studies' summaries
 <run>/table-corpus/               a second prepared corpus and its tables, for transfer arms
+<run>/table-files/<sha256>/       the vocabulary rows of a vector file users bring (study.table_files)
 <run>/eval/                       the run's report
 ```
 (``docs/conventions.md`` holds the fixed names.)
@@ -110,6 +111,11 @@ class RunLayout:
     def table_corpus(self) -> "RunLayout":
         """The second corpus of transfer arms lives as a run directory of its own inside this one."""
         return RunLayout(self.root / "table-corpus")
+
+    @property
+    def table_files(self) -> Path:
+        """The vector files users bring, their vocabulary rows cached by the file's sha256."""
+        return self.root / "table-files"
 
     @property
     def eval(self) -> Path:

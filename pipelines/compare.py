@@ -14,7 +14,7 @@ import click
 from base.errors import InputError
 from base.locks import run_lock
 from pipelines.common import TokenCount, handle_errors, main_entry, run_dir_option
-from pipelines.options import plan_option, study_options, study_settings
+from pipelines.options import plan_option, study_options, study_settings, table_file_options
 from study.compare import DEFAULT_TOKENS, run_compare
 
 
@@ -25,12 +25,13 @@ from study.compare import DEFAULT_TOKENS, run_compare
 @click.option("--positions", is_flag=True, help="Compare position embeddings (learned tokens) instead.")
 @click.option("--controls", is_flag=True, help="Add shuffled-init and glove-init-raw.")
 @study_options
+@table_file_options
 @plan_option
 @handle_errors
 def cli(run_dir: Path, tokens: int, positions: bool, controls: bool, plan_file: Path | None, **options) -> None:
     """Pretrained tables (init or frozen) against the jointly learned embedding, at equal budgets."""
-    if positions and controls:
-        raise InputError("--controls belongs to the token-embedding study, not --positions")
+    if positions and (controls or options["table_file"]):
+        raise InputError("--controls and --table-file belong to the token-embedding study, not --positions")
     settings = study_settings(run_dir, options, tokens=tokens)
     with run_lock(run_dir):
         run_compare(settings, positions, controls, plan_file)

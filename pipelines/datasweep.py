@@ -18,12 +18,13 @@ from base.errors import InputError
 from base.locks import run_lock
 from pipelines.common import POSITIVE, handle_errors, main_entry, run_dir_option
 from pipelines.options import (READING_PARAMS, parse_fractions, plan_option, prepare_table_corpus,
-                               resolve_table_corpus, study_options, study_settings, table_corpus_options)
+                               resolve_table_corpus, study_options, study_settings, table_corpus_options,
+                               table_file_options)
 from study.datasweep import (ARM_FRACTIONS_UP_TO, DATASWEEP_EVALS, DEFAULT_ARMS, DEFAULT_EPOCHS,
                              DEFAULT_FRACTIONS, DataSweep, check_datasweep, run_datasweep)
 from study.datasweep import arm_fractions as study_fractions
 from study.sources import TableSource
-from study.variants import arm_source, datasweep_arms, parse_arms
+from study.variants import arm_source, datasweep_arms, file_arms, parse_arms
 
 
 @click.command()
@@ -47,6 +48,7 @@ from study.variants import arm_source, datasweep_arms, parse_arms
                    "took 41 minutes on an idle 2-core CPU (2026-12-01, the README's run); a run that overfits "
                    "before its last epoch is measured at its best state, not penalised.")
 @study_options
+@table_file_options
 @plan_option
 @handle_errors
 def cli(run_dir: Path, fractions: str, arms: str, arm_fractions: str | None, table_corpus: str | None,
@@ -55,11 +57,6 @@ def cli(run_dir: Path, fractions: str, arms: str, arm_fractions: str | None, tab
     table is worth in GPT text (effective data)."""
     fraction_list = parse_fractions(fractions)
     table_fractions = None if arm_fractions is None else parse_fractions(arm_fractions, "--arm-fractions")
-    arm_list = parse_arms(arms, datasweep_arms())
-    study_fractions(arm_list, fraction_list, table_fractions)  # checked before anything is written
-    if table_corpus is not None and not any(arm_source(arm) is TableSource.TABLE_CORPUS for arm in arm_list):
-        raise InputError("--table-corpus gives the tables of the transfer arms (e.g. glove-init-transfer); "
-                         "--arms names none")
     reading = {name: options.pop(name) for name in READING_PARAMS}
     given = click.get_current_context().get_parameter_source
     if table_corpus is None and any(given(name) != click.core.ParameterSource.DEFAULT for name in READING_PARAMS):
@@ -67,6 +64,11 @@ def cli(run_dir: Path, fractions: str, arms: str, arm_fractions: str | None, tab
                          "--table-corpus; there is none")
     evals = options.pop("evals") or DATASWEEP_EVALS
     settings = study_settings(run_dir, options, keep_best=True, evals=evals)
+    arm_list = parse_arms(arms, {**datasweep_arms(), **{a.name: a for a in file_arms(settings.tables.files)}})
+    study_fractions(arm_list, fraction_list, table_fractions)  # checked before anything is written
+    if table_corpus is not None and not any(arm_source(arm) is TableSource.TABLE_CORPUS for arm in arm_list):
+        raise InputError("--table-corpus gives the tables of the transfer arms (e.g. glove-init-transfer); "
+                         "--arms names none")
     sources = None if table_corpus is None else resolve_table_corpus(table_corpus, reading, settings.progress)
     sweep = DataSweep(arm_list, fraction_list, table_fractions, epochs, None, table_corpus)
     with run_lock(run_dir):

@@ -308,6 +308,43 @@ def study_options(func):
     return func
 
 
+def table_file_options(func):
+    """``--table-file NAME=PATH`` (repeatable) and ``--table-width project|pca``: vector files as arms."""
+    from study.table_files import TABLE_WIDTHS
+
+    options = [
+        click.option("--table-file", "table_file", multiple=True, metavar="NAME=PATH",
+                     help="A vector file as the arms NAME-init and NAME-frozen (word2vec text or binary, GloVe text, "
+                          "fastText .vec; plain, .gz, .bz2 or .xz); repeatable. Read once, keeping the vocabulary's "
+                          "rows, cached in <run>/table-files/."),
+        click.option("--table-width", type=click.Choice(TABLE_WIDTHS), default=None,
+                     help="How a file of another width than --dim reaches d_model: project (a learned projection) "
+                          "or pca (its first --dim principal components) [it must be --dim wide]."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def parse_table_files(specs) -> tuple:
+    """``NAME=PATH`` specs -> TableFile tuple; InputError for a malformed spec, a bad or repeated NAME, or a
+    missing file."""
+    from study.table_files import TableFile, check_name
+
+    files = []
+    for spec in specs:
+        name, sep, path = str(spec).partition("=")
+        if not sep or not path.strip():
+            raise InputError(f"--table-file takes NAME=PATH, got {spec!r}")
+        check_name(name)
+        if name in [f.name for f in files]:
+            raise InputError(f"--table-file {name} is given twice")
+        if not Path(path).is_file():
+            raise InputError(f"--table-file {name}: no such file {path}")
+        files.append(TableFile(name, Path(path)))
+    return tuple(files)
+
+
 STUDY_OPTIONS = ("seeds", "dim", "x_max", "device", "fresh", "jobs", "threads_per_run", "margin", "quiet")
 
 
@@ -316,8 +353,10 @@ def study_settings(run_dir: Path, options: dict, **fields) -> StudySettings:
     out of ``options``; the rest are GPT options, which with the GPT ``fields`` the study sets itself make
     the base config (d_model from ``--dim``). Every value is checked before anything is written."""
     study = {name: options.pop(name) for name in STUDY_OPTIONS}
+    files, width = parse_table_files(options.pop("table_file", ())), options.pop("table_width", None)
     base = GPTConfig(d_model=study["dim"], **fields, **given(options))
+    tables = TableSettings(x_max=study["x_max"], files=files, width=width)
     return StudySettings(run_dir=Path(run_dir), base=base, seeds=study["seeds"],
-                         tables=TableSettings(x_max=study["x_max"]), device=resolve_device(study["device"]),
+                         tables=tables, device=resolve_device(study["device"]),
                          jobs=study["jobs"], threads=study["threads_per_run"], margin=study["margin"],
                          fresh=study["fresh"], progress=show_progress(study["quiet"]), log=click.echo)

@@ -13,9 +13,9 @@ import click
 
 from base.locks import run_lock
 from pipelines.common import handle_errors, main_entry, run_dir_option
-from pipelines.options import parse_budgets, study_options, study_settings
+from pipelines.options import parse_budgets, study_options, study_settings, table_file_options
 from study.sweep import DEFAULT_ARMS, DEFAULT_BUDGETS, run_sweep
-from study.variants import parse_arms
+from study.variants import file_arms, known_arms, parse_arms
 
 
 @click.command()
@@ -31,11 +31,13 @@ from study.variants import parse_arms
                    "three arms take over 90 minutes on 2 CPU cores; add it, or cbow-*/skipgram-* arms, when "
                    "there is time for the full picture.")
 @study_options
+@table_file_options
 @handle_errors
 def cli(run_dir: Path, budgets: str, arms: str, **options) -> None:
     """How the paired difference from the learned embedding moves with the token budget."""
-    budget_list, arm_list = parse_budgets(budgets), parse_arms(arms)
+    budget_list = parse_budgets(budgets)
     settings = study_settings(run_dir, options, tokens=budget_list[0])
+    arm_list = parse_arms(arms, {**known_arms(), **{a.name: a for a in file_arms(settings.tables.files)}})
     for budget in budget_list:
         settings.base.replace(tokens=budget)  # every budget is a valid config
     with run_lock(run_dir):

@@ -13,8 +13,9 @@ from pathlib import Path
 from corpus.prepared import PreparedCorpus
 from study.plan import check_cells, compare_cells, plan, write_plan
 from study.scheduler import train_planned
+from study.table_files import cache_files, resolve_arms
 from study.tables import ensure_tables
-from study.variants import position_variants, token_variants
+from study.variants import file_arms, position_variants, token_variants
 
 DEFAULT_TOKENS = 400_000  # per run: about 0.65 epochs of the default corpus
 
@@ -28,9 +29,12 @@ def run_compare(settings, positions: bool = False, controls: bool = False,
 
     layout, log = settings.layout, settings.log
     prepared = PreparedCorpus.open(layout.corpus)
-    variants = position_variants() if positions else token_variants(controls)
+    files = () if positions else settings.tables.files
+    variants = position_variants() if positions else token_variants(controls) + file_arms(files)
+    variants, files = resolve_arms(settings, prepared, variants)
     cells = compare_cells(variants, settings.seeds, settings.base)
     check_cells(settings, cells)  # before any table is trained
+    described = cache_files(settings, prepared, files)  # a bad file: one line, nothing written
     reports = {} if positions else ensure_tables(settings, prepared, variants)
     planned = plan(settings, prepared, cells)
     if plan_file is not None:
@@ -40,7 +44,7 @@ def run_compare(settings, positions: bool = False, controls: bool = False,
     for (cell, _), result in zip(planned, train_planned(planned, settings)):
         results[cell.arm].append(result)
     out = layout.compare_positions if positions else layout.compare
-    summary = write_summary(settings, out, variants, results, reports)
+    summary = write_summary(settings, out, variants, results, reports, described)
     log(f"summary: {out / 'summary.md'}")
     for name, row in summary["variants"].items():
         verdict = row["verdict"] or "baseline"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gpt.runs import RunFiles, read_curve
 from study import format as fmt
+from study.table_files import is_run_table
 from study.stats import ALPHA, holm, mean_std, paired_difference, tokens_to_reach
 
 SUMMARY_FORMAT_VERSION = 3  # 2: Holm-adjusted verdicts, per-seed tables, eval seconds; 3: equivalence margins
@@ -19,6 +20,8 @@ EQUIVALENCE = ("Equivalence: two one-sided t-tests against a margin of ±{margin
                "ruled out, else inconclusive.")
 INTERVAL_COVERS = "Each interval is over seeds: seed k sets the GPT's init, its batches and dropout{tables} (not " \
                   "other corpora, model sizes or budgets)."
+FILE_SEEDS = (" The arms of a vector file ({names}) use the same rows for every seed: a file has no seed, so "
+              "their intervals cover the GPT's randomness alone.")
 TABLE_SEEDS = (", and the tables it uses were pretrained with seed k, so the intervals cover the GPT's and the "
                "tables' randomness together")
 
@@ -42,9 +45,11 @@ def _pretrain_seconds(reports: list[dict] | None) -> float | None:
     return sum(seconds) / len(seconds)
 
 
-def summarize(settings, curves: dict, variants, results: dict[str, list[dict]], reports: dict) -> dict:
+def summarize(settings, curves: dict, variants, results: dict[str, list[dict]], reports: dict,
+              files: dict | None = None) -> dict:
     """The summary as a JSON-ready dict: per variant, losses, paired differences and verdicts
-    (``curves`` from :func:`run_curves`; ``settings``: the study's :class:`study.settings.StudySettings`)."""
+    (``curves`` from :func:`run_curves`; ``settings``: the study's :class:`study.settings.StudySettings`;
+    ``files``: per vector file users brought, what :func:`study.table_files.describe` says of it)."""
     base, seeds, margin = settings.base, settings.seeds, settings.margin
     baseline = variants[0].name
     base_results = results[baseline]
@@ -82,7 +87,10 @@ def summarize(settings, curves: dict, variants, results: dict[str, list[dict]], 
     for name in others:
         rows[name]["verdict"] = rows[name]["difference"]["verdict"]
     first = base_results[0]
-    return {
+    covers = INTERVAL_COVERS.format(tables=TABLE_SEEDS if any(is_run_table(v) for v in variants) else "")
+    if files:
+        covers += FILE_SEEDS.format(names=", ".join(f"`{name}`" for name in files))
+    summary = {
         "format_version": SUMMARY_FORMAT_VERSION,
         "baseline": baseline,
         "budget": {"tokens": first["tokens"], "steps": first["steps"], "seeds": seeds,
@@ -91,11 +99,14 @@ def summarize(settings, curves: dict, variants, results: dict[str, list[dict]], 
                    "frequent_words": first["frequent_words"], "frequent_fraction": first["frequent_fraction"],
                    "evaluations": len(base.eval_steps()),
                    "eval_windows": base.eval_windows},
-        "interval_covers": INTERVAL_COVERS.format(tables=TABLE_SEEDS if any(v.table for v in variants) else ""),
+        "interval_covers": covers,
         "multiple_comparisons": f"Holm over the {len(others)} variants, family-wise alpha {ALPHA}",
         "margin": margin, "equivalence": EQUIVALENCE.format(margin=margin),
         "variants": rows,
     }
+    if files:  # only then, so a study without files keeps the summary it had
+        summary["table_files"] = files
+    return summary
 
 
 def render_markdown(summary: dict) -> str:
@@ -140,8 +151,28 @@ def render_markdown(summary: dict) -> str:
     for name, row in summary["variants"].items():
         lines.append(f"| {name} | {fmt.number(row['pretrain_seconds'], 1)} | "
                      f"{fmt.number(row['gpt_train_seconds']['mean'], 1)} | {fmt.number(row['gpt_eval_seconds']['mean'], 1)} |")
+    lines += file_lines(summary.get("table_files"))
     lines += ["", "![validation loss](curves.png)", ""]
     return "\n".join(lines)
+
+
+def file_lines(files: dict | None) -> list[str]:
+    """The vector files users brought: what each covers and how it reached d_model."""
+    if not files:
+        return []
+    lines = ["", "## Vector files", "",
+             "Rows are taken from the file for vocabulary words: the same word, else the file's first word of that "
+             "lower-case form (its most frequent casing).", "",
+             "| file | rows scanned | width | reaches d_model by | rows found | vocabulary | train tokens | "
+             "test tokens | by case folding |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, f in files.items():
+        how = f["table_width"] or "same width"
+        if f.get("pca"):
+            how += f" ({f['pca']['variance_kept']:.1%} of the variance kept)"
+        lines.append(f"| {name} (`{f['file']}`) | {f['rows_scanned']:,} | {f['width']} | {how} | {f['rows_found']:,} | "
+                     f"{fmt.share(f['vocab_share'])} | {fmt.share(f['train_token_share'])} | "
+                     f"{fmt.share(f['test_token_share'])} | {f['case_folded']:,} |")
+    return lines
 
 
 def plot_curves(path: Path, curves: dict, summary: dict, seeds: int) -> None:
@@ -169,11 +200,12 @@ def plot_curves(path: Path, curves: dict, summary: dict, seeds: int) -> None:
     save_figure(fig, path)
 
 
-def write_summary(settings, out: Path, variants, results, reports) -> dict:
-    """Write summary.json, summary.md and curves.png into ``out``; return the summary."""
+def write_summary(settings, out: Path, variants, results, reports, files: dict | None = None) -> dict:
+    """Write summary.json, summary.md and curves.png into ``out``; return the summary (``files`` as
+    :func:`summarize` takes them)."""
     from study.plots import write_study
 
     curves = run_curves(settings.run_dir, results)
-    summary = summarize(settings, curves, variants, results, reports)
+    summary = summarize(settings, curves, variants, results, reports, files)
     plot = lambda path, summary: plot_curves(path, curves, summary, settings.seeds)  # noqa: E731
     return write_study(out, summary, render_markdown(summary), plot, "curves.png")

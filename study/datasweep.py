@@ -21,6 +21,7 @@ Output: ``runs/<name>/datasweep/`` ``summary.json`` (key ``fractions``; per arm 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from gpt.data import require_window
 from study.plan import check_cells, datasweep_cells, plan, write_plan
 from study.scheduler import train_planned
 from study.sources import TableSource
+from study.table_files import cache_files, resolve_arms
 from study.tables import ensure_tables
 from study.variants import arm_source
 
@@ -119,16 +121,19 @@ def describe_table_corpus(table_corpus, source: str) -> dict:
             "vocab_size": counts["vocab_size"]}
 
 
-def check_datasweep(settings, sweep: DataSweep, table_corpus: bool) -> list:
+def check_datasweep(settings, sweep: DataSweep, table_corpus: bool) -> tuple[list, DataSweep, dict]:
     """The data sweep's cells, each checked against what its folder holds (:func:`study.plan.check_cells`),
-    before any table corpus is prepared or table trained; ``table_corpus``: whether the transfer arms take
-    their tables from one."""
+    before any table corpus is prepared or table trained (``table_corpus``: whether the transfer arms take
+    their tables from one); with the sweep whose file arms are resolved, and the located files
+    (:func:`study.table_files.resolve_arms`)."""
     prepared = PreparedCorpus.open(settings.layout.corpus)
+    arms, files = resolve_arms(settings, prepared, sweep.arms)
+    sweep = dataclasses.replace(sweep, arms=arms)
     at = arm_fractions(sweep.arms, sweep.fractions, sweep.arm_fractions)
     tokens = run_tokens(prepared, sweep.fractions, settings.seeds, sweep.epochs, settings.base)
     cells = datasweep_cells(sweep.arms, at, settings.seeds, settings.base, tokens, table_corpus)
     check_cells(settings, cells)
-    return cells
+    return cells, sweep, files
 
 
 def run_datasweep(settings, sweep: DataSweep, plan_file: Path | None = None) -> dict | None:
@@ -139,7 +144,8 @@ def run_datasweep(settings, sweep: DataSweep, plan_file: Path | None = None) -> 
 
     layout, log = settings.layout, settings.log
     prepared = PreparedCorpus.open(layout.corpus)
-    cells = check_datasweep(settings, sweep, sweep.table_corpus is not None)
+    cells, sweep, files = check_datasweep(settings, sweep, sweep.table_corpus is not None)
+    described = cache_files(settings, prepared, files)
     if sweep.table_corpus is not None:
         found, words = vocabulary_coverage(prepared, sweep.table_corpus)
         if found < LOW_COVERAGE * words:
@@ -153,9 +159,10 @@ def run_datasweep(settings, sweep: DataSweep, plan_file: Path | None = None) -> 
     results: dict = {}
     for (cell, _), result in zip(planned, train_planned(planned, settings)):
         results.setdefault(cell.arm, {}).setdefault(cell.size, []).append(result)
-    described = None if sweep.table_corpus is None else describe_table_corpus(sweep.table_corpus,
-                                                                              sweep.table_corpus_source)
-    facts = {"epochs": sweep.epochs, "train_tokens": len(prepared.train_ids), "table_corpus": described}
+    table_corpus = None if sweep.table_corpus is None else describe_table_corpus(sweep.table_corpus,
+                                                                                 sweep.table_corpus_source)
+    facts = {"epochs": sweep.epochs, "train_tokens": len(prepared.train_ids), "table_corpus": table_corpus,
+             "table_files": described}
     summary = write_datasweep(settings, sweep.arms, sweep.fractions, results, facts)
     log(f"summary: {layout.datasweep / 'summary.md'}")
     for arm, row in summary["arms"].items():

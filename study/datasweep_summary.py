@@ -23,10 +23,11 @@ from base.layout import gpt_run_name
 from base.parse import exact_number
 from corpus.fraction import RARE_IN_FRACTION
 from study import format as fmt
-from study.compare_summary import EQUIVALENCE, INTERVAL_COVERS, TABLE_SEEDS, _stat
+from study.compare_summary import EQUIVALENCE, FILE_SEEDS, INTERVAL_COVERS, TABLE_SEEDS, _stat, file_lines
 from study.plots import plot_differences, write_study
 from study.stats import ALPHA, equivalent_size, holm, paired_difference
 from study.sources import TableSource
+from study.table_files import is_run_table
 
 DATASWEEP_FORMAT_VERSION = 1
 MEASURE = "test_loss_best_val"
@@ -134,8 +135,11 @@ def summarize_datasweep(settings, arms, fractions: list[float], results: dict, f
             cells[label] = _cell(fraction, runs, main.get(key), rare.get(key), effective)
         rows[arm.name] = {"embedding": arm.fields.get("embedding"), "table": arm.table,
                           "table_data": arm.fields.get("table_data"), "fractions": cells}
-    covers = INTERVAL_COVERS.format(tables=TABLE_SEEDS if any(a.table for a in arms) else "") + FRACTION_SEEDS
-    return {
+    covers = INTERVAL_COVERS.format(tables=TABLE_SEEDS if any(is_run_table(a) for a in arms) else "") + FRACTION_SEEDS
+    files = facts.get("table_files")
+    if files:
+        covers += FILE_SEEDS.format(names=", ".join(f"`{name}`" for name in files))
+    summary = {
         "format_version": DATASWEEP_FORMAT_VERSION, "baseline": baseline, "fractions": fractions,
         "fraction_labels": [fraction_text(f) for f in fractions], "epochs": epochs, "train_tokens": train_tokens,
         "seeds": seeds,
@@ -152,6 +156,9 @@ def summarize_datasweep(settings, arms, fractions: list[float], results: dict, f
         "table_corpus": facts.get("table_corpus"), "measure": MEASURE,
         "arms": rows,
     }
+    if files:  # only then, so a data sweep without files keeps the summary it had
+        summary["table_files"] = files
+    return summary
 
 
 def _table_source(table_corpus: dict | None) -> str:
@@ -220,6 +227,7 @@ def render_datasweep(summary: dict) -> str:
                          f"{_matches_at(cell['effective_data'])} | "
                          f"{fmt.MISSING if rare['share'] is None else fmt.share(rare['share'])} | "
                          f"{fmt.signed(rare['difference'] and rare['difference']['mean'])} |")
+    lines += file_lines(summary.get("table_files"))
     lines += ["", "![difference against GPT tokens](datasweep.png)", ""]
     return "\n".join(lines)
 

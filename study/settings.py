@@ -22,9 +22,13 @@ class TableSettings:
     """How a study's tables are made when it pretrains them itself (their width is the GPT's ``d_model``).
 
     ``x_max``: GloVe's x_max, checked against the run's GloVe table and used when one is pretrained here
-    (None: the run's own, else :data:`study.table_configs.DEFAULT_X_MAX`)."""
+    (None: the run's own, else :data:`study.table_configs.DEFAULT_X_MAX`); ``files``: the vector files users
+    bring (:class:`study.table_files.TableFile`), each giving the arms ``NAME-init`` and ``NAME-frozen``;
+    ``width``: how a file of another width reaches d_model (``project`` or ``pca``, None: it must match)."""
 
     x_max: float | None = None
+    files: tuple = ()
+    width: str | None = None
 
 
 @dataclass(frozen=True)

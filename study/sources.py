@@ -135,6 +135,8 @@ def load_table(run_dir: Path, config) -> TableInput | None:
         return None
     if source is TableSource.FILE:
         path = Path(config.table)
+        if not path.is_absolute() and (Path(run_dir) / path).is_file():
+            path = Path(run_dir) / path  # a file arm's cached rows, named relative to the run directory
         if not path.is_file():
             raise InputError(f"no vector file {config.table}")
         return TableInput(load_vectors(path, format="auto"), _file_record(path, run_dir))

@@ -20,6 +20,7 @@ from pathlib import Path
 from corpus.prepared import PreparedCorpus
 from study.plan import budget_label, check_cells, plan, sweep_cells
 from study.scheduler import train_planned
+from study.table_files import cache_files, resolve_arms
 from study.tables import ensure_tables
 
 DEFAULT_BUDGETS = "400k,1.2M,3.2M"  # 0.65, 1.9 and 5.2 epochs of the default corpus's 620k train tokens;
@@ -50,8 +51,10 @@ def run_sweep(settings, arms: list, budgets: list[int]) -> dict:
 
     layout, log = settings.layout, settings.log
     prepared = PreparedCorpus.open(layout.corpus)
+    arms, files = resolve_arms(settings, prepared, arms)
     cells = sweep_cells(arms, budgets, settings.seeds, settings.base)
     check_cells(settings, cells)  # before any table is trained
+    described = cache_files(settings, prepared, files)
     if any(arm.table for arm in arms):
         ensure_tables(settings, prepared, arms)
     planned = plan(settings, prepared, cells, table_lines=False)
@@ -59,7 +62,8 @@ def run_sweep(settings, arms: list, budgets: list[int]) -> dict:
     results: dict = {}
     for (cell, _), result in zip(planned, train_planned(planned, settings)):
         results.setdefault(cell.arm, {}).setdefault(cell.size, []).append(result)
-    summary = write_sweep(settings, arms, budgets, results, len(prepared.train_ids))
+    summary = write_sweep(settings, arms, budgets, results, {"train_tokens": len(prepared.train_ids),
+                                                            "table_files": described})
     log(f"summary: {layout.sweep / 'summary.md'}")
     for arm, row in summary["arms"].items():
         if arm != summary["baseline"]:

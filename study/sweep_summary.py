@@ -15,8 +15,9 @@ from pathlib import Path
 
 from base.layout import gpt_run_name
 from study import format as fmt
-from study.compare_summary import EQUIVALENCE, INTERVAL_COVERS, TABLE_SEEDS, _stat
+from study.compare_summary import EQUIVALENCE, FILE_SEEDS, INTERVAL_COVERS, TABLE_SEEDS, _stat, file_lines
 from study.plots import plot_differences, write_study
+from study.table_files import is_run_table
 from study.stats import ALPHA, BETTER, equivalent_size, holm, paired_difference
 
 SWEEP_FORMAT_VERSION = 2  # 2: equivalence margins, crossover from the adjusted verdicts, effective budgets
@@ -33,10 +34,12 @@ def crossover(budgets: list[int], verdicts: list[str]) -> int | None:
     return found
 
 
-def summarize_sweep(settings, arms, budgets: list[int], results: dict, train_tokens: int) -> dict:
+def summarize_sweep(settings, arms, budgets: list[int], results: dict, facts: dict) -> dict:
     """The sweep as a JSON-ready dict (see the module doc): ``results[arm][budget]`` holds one result per
-    seed; ``settings``: the study's :class:`study.settings.StudySettings`."""
+    seed; ``settings``: the study's :class:`study.settings.StudySettings`; ``facts``: ``train_tokens`` (of the
+    train split) and ``table_files`` (per vector file users brought, :func:`study.table_files.describe`)."""
     base, seeds, margin = settings.base, settings.seeds, settings.margin
+    train_tokens, files = facts["train_tokens"], facts.get("table_files")
     baseline = arms[0].name
     others = [arm.name for arm in arms[1:]]
     family = holm({f"{arm}|{b}": paired_difference([r["test_loss"] for r in results[arm][b]],
@@ -59,8 +62,10 @@ def summarize_sweep(settings, arms, budgets: list[int], results: dict, train_tok
         rows[arm.name] = {"embedding": arm.fields.get("embedding"), "table": arm.table, "budgets": cells,
                           "crossover": None if arm.name == baseline else
                           crossover(budgets, [cells[str(b)]["verdict"] for b in budgets])}
-    covers = INTERVAL_COVERS.format(tables=TABLE_SEEDS if any(a.table for a in arms) else "")
-    return {
+    covers = INTERVAL_COVERS.format(tables=TABLE_SEEDS if any(is_run_table(a) for a in arms) else "")
+    if files:
+        covers += FILE_SEEDS.format(names=", ".join(f"`{name}`" for name in files))
+    summary = {
         "format_version": SWEEP_FORMAT_VERSION, "baseline": baseline, "budgets": budgets,
         "epochs": [b / train_tokens for b in budgets], "train_tokens": train_tokens, "seeds": seeds,
         "model": {"d_model": base.d_model, "n_layer": base.n_layer, "n_head": base.n_head, "context": base.context,
@@ -72,6 +77,9 @@ def summarize_sweep(settings, arms, budgets: list[int], results: dict, train_tok
         "margin": margin, "equivalence": EQUIVALENCE.format(margin=margin),
         "arms": rows,
     }
+    if files:  # only then, so a sweep without files keeps the summary it had
+        summary["table_files"] = files
+    return summary
 
 
 def render_sweep(summary: dict) -> str:
@@ -102,6 +110,7 @@ def render_sweep(summary: dict) -> str:
         if arm != summary["baseline"]:
             c = row["crossover"]
             lines.append(f"| {arm} | {'none within the swept budgets' if c is None else f'{c:,} tokens'} |")
+    lines += file_lines(summary.get("table_files"))
     lines += ["", "![difference against budget](sweep.png)", ""]
     return "\n".join(lines)
 
@@ -118,8 +127,8 @@ def plot_sweep(path: Path, summary: dict) -> None:
                      f"Pretrained tables against the learned embedding, {summary['seeds']} seed(s), 95% intervals")
 
 
-def write_sweep(settings, arms, budgets, results, train_tokens: int) -> dict:
+def write_sweep(settings, arms, budgets, results, facts: dict) -> dict:
     """Write summary.json, summary.md and sweep.png into the run's ``sweep/``; return the summary."""
     out = settings.layout.sweep
-    summary = summarize_sweep(settings, arms, budgets, results, train_tokens)
+    summary = summarize_sweep(settings, arms, budgets, results, facts)
     return write_study(out, summary, render_sweep(summary), plot_sweep, "sweep.png")

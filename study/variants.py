@@ -112,3 +112,13 @@ def parse_arms(value: str, known: dict[str, Variant] | None = None) -> list[Vari
     names = comma_choices(value, "--arms", list(arms), "arm(s)")
     names = ["learned"] + [n for n in names if n != "learned"]
     return [arms[n] for n in names]
+
+
+def file_arms(files) -> list[Variant]:
+    """``NAME-init`` and ``NAME-frozen`` of each vector file users bring (:class:`study.table_files.TableFile`),
+    naming their file until :func:`study.table_files.resolve_arms` puts its cached rows in their place."""
+    return [Variant(f"{f.name}-{mode}", {"embedding": mode, FILE_FIELD: f.name}) for f in files
+            for mode in ("init", "frozen")]
+
+
+FILE_FIELD = "table_file"  # an unresolved file arm's field: the file's NAME

@@ -36,7 +36,7 @@ def test_the_crossover_uses_the_holm_adjusted_verdict_not_the_raw_interval():
                for name, losses in (("learned", base), ("glove-init", arm))}
     arms = [known_arms()["learned"], known_arms()["glove-init"]]
     summary = summarize_sweep(StudySettings(Path("run"), GPTConfig(), seeds=3), arms, [1000, 2000, 4000], results,
-                              1000)
+                              {"train_tokens": 1000})
     cells = summary["arms"]["glove-init"]["budgets"]
     middle = cells["2000"]["difference"]
     assert middle["ci_high"] < 0 and middle["p_value"] < 0.05 and middle["p_value_holm"] > 0.05

@@ -100,8 +100,13 @@ def detect_format(path: str | os.PathLike) -> str:
     return "word2vec" if len(text.split(" ")) == dim + 1 else "word2vec-binary"
 
 
-def load_vectors(path: str | os.PathLike, format: str = "auto", unicode_errors: str = "strict") -> EmbeddingTable:
-    """Load a table from ``path`` in ``format`` (one of FORMATS); meta records the source."""
+def load_vectors(path: str | os.PathLike, format: str = "auto", unicode_errors: str = "strict",
+                 keep=None) -> EmbeddingTable:
+    """Load a table from ``path`` in ``format`` (one of FORMATS); meta records the source.
+
+    ``keep``: a ``word -> bool`` filter applied while streaming (text and binary formats): only the rows it
+    keeps are stored and parsed, so memory follows the kept rows, never the file; every row's shape is still
+    checked, meta's ``rows_scanned`` counts them, and a file none of whose words is kept is an InputError."""
     path = Path(path)
     if format not in FORMATS:
         raise InputError(f"unknown vector format {format!r}; choose one of {', '.join(FORMATS)}")
@@ -115,23 +120,45 @@ def load_vectors(path: str | os.PathLike, format: str = "auto", unicode_errors: 
         # and a text file with a bad byte still gets the text reader's message if it does not read as binary.
         format, guessed_binary = "word2vec-binary", True
     if format == "native":
-        return EmbeddingTable.load(path)
+        table = EmbeddingTable.load(path)
+        if keep is None:
+            return table
+        rows = [i for i, word in enumerate(table.words) if keep(word)]
+        return table.subset(rows, meta=dict(table.meta, rows_scanned=len(table)))
+    reading = _Reading(path, unicode_errors, keep)
     with open_binary(path) as handle:
         if format == "word2vec-binary":
             try:
-                words, matrix = _read_binary(handle, path, unicode_errors)
+                words, matrix = _read_binary(handle, reading)
             except InputError:
                 if not guessed_binary:
                     raise
-                format = "word2vec"
+                format, reading = "word2vec", _Reading(path, unicode_errors, keep)
                 with open_binary(path) as text:
-                    words, matrix = _read_text(text, path, True, unicode_errors)
+                    words, matrix = _read_text(text, reading, True)
         else:
-            words, matrix = _read_text(handle, path, format == "word2vec", unicode_errors)
+            words, matrix = _read_text(handle, reading, format == "word2vec")
+    meta = {"source": str(path), "source_format": format}
+    if keep is not None:
+        meta["rows_scanned"] = reading.scanned
+        if not words:
+            raise InputError(f"{path}: none of its {reading.scanned:,} words is in the vocabulary")
     try:
-        return EmbeddingTable(words, matrix, {"source": str(path), "source_format": format})
+        return EmbeddingTable(words, matrix, meta)
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
+
+
+class _Reading:
+    """One pass over a vector file: where it is, how bad UTF-8 is treated, which rows are kept, how many
+    rows were read."""
+
+    def __init__(self, path: Path, unicode_errors: str, keep) -> None:
+        self.path, self.unicode_errors, self.keep, self.scanned = path, unicode_errors, keep, 0
+
+    def kept(self, word: str) -> bool:
+        self.scanned += 1
+        return self.keep is None or bool(self.keep(word))
 
 
 def _check_duplicates(words: list[str], path, line_of) -> None:
@@ -142,8 +169,10 @@ def _check_duplicates(words: list[str], path, line_of) -> None:
         seen[word] = row
 
 
-def _read_text(handle, path, has_header: bool, unicode_errors: str) -> tuple[list[str], np.ndarray]:
-    """Parse word2vec text (header) or GloVe (no header) rows: ``word`` then ``dim`` numbers, space-separated."""
+def _read_text(handle, reading: _Reading, has_header: bool) -> tuple[list[str], np.ndarray]:
+    """Parse word2vec text (header) or GloVe (no header) rows: ``word`` then ``dim`` numbers, space-separated;
+    only the rows ``reading`` keeps are stored (their numbers parsed; every row's shape is checked)."""
+    path, unicode_errors = reading.path, reading.unicode_errors
     expected_rows, dim, first_line = None, None, 1
     if has_header:
         expected_rows, dim, _ = _read_header(handle, f"{path}:1")
@@ -159,6 +188,7 @@ def _read_text(handle, path, has_header: bool, unicode_errors: str) -> tuple[lis
         if not raw_lines:
             break
         tokens: list[str] = []
+        kept_lines: list[bytes] = []
         for raw in raw_lines:
             line_no += 1
             try:
@@ -177,18 +207,24 @@ def _read_text(handle, path, has_header: bool, unicode_errors: str) -> tuple[lis
                     raise InputError(f"{path}:{line_no}: expected a word and its numbers, got {line[:60]!r}")
             if len(parts) != dim + 1:
                 raise InputError(f"{path}:{line_no}: expected a word and {dim} numbers, got {len(parts) - 1} fields")
-            if expected_rows is not None and len(words) >= expected_rows:
+            if expected_rows is not None and reading.scanned >= expected_rows:
                 raise InputError(f"{path}:{line_no}: more rows than the {expected_rows} the header declares")
             if not parts[0]:
                 raise InputError(f"{path}:{line_no}: empty word")
-            words.append(parts[0])
-            tokens.extend(parts[1:])
-        values = _parse_numbers(tokens, raw_lines, path, line_no - len(raw_lines) + 1)
-        blocks.append(values.reshape(-1, dim))
-    if not words:
+            if reading.kept(parts[0]):
+                words.append(parts[0])
+                tokens.extend(parts[1:])
+                kept_lines.append(raw)
+        if tokens:
+            values = _parse_numbers(tokens, kept_lines if reading.keep else raw_lines, path,
+                                    line_no - len(raw_lines) + 1)
+            blocks.append(values.reshape(-1, dim))
+    if not reading.scanned:
         raise InputError(f"{path}: no vectors in the file")
-    if expected_rows is not None and len(words) != expected_rows:
-        raise InputError(f"{path}: the header declares {expected_rows} rows, the file has {len(words)}")
+    if expected_rows is not None and reading.scanned != expected_rows:
+        raise InputError(f"{path}: the header declares {expected_rows} rows, the file has {reading.scanned}")
+    if not words:
+        return words, np.zeros((0, dim), dtype=np.float32)
     _check_duplicates(words, path, lambda row: row + first_line)
     return words, np.concatenate(blocks)
 
@@ -217,8 +253,10 @@ def _parse_numbers(tokens: list[str], raw_lines: list[bytes], path, first_line_n
     raise InputError(f"{path}: unparseable numbers near line {first_line_no}")
 
 
-def _read_binary(handle, path, unicode_errors: str) -> tuple[list[str], np.ndarray]:
-    """Parse word2vec binary rows: ``word`` + b' ' + dim float32 (an optional b'\\n' may precede a word)."""
+def _read_binary(handle, reading: _Reading) -> tuple[list[str], np.ndarray]:
+    """Parse word2vec binary rows: ``word`` + b' ' + dim float32 (an optional b'\\n' may precede a word);
+    only the rows ``reading`` keeps are stored."""
+    path, unicode_errors = reading.path, reading.unicode_errors
     rows, dim, offset = _read_header(handle, str(path))
     if rows < 1 or dim < 1:
         raise InputError(f"{path}: the header declares {rows} rows of dimension {dim}")
@@ -227,12 +265,13 @@ def _read_binary(handle, path, unicode_errors: str) -> tuple[list[str], np.ndarr
     words: list[str] = []
     buffer, start, eof = b"", 0, False
     # offset: the byte offset of buffer[0] in the (decompressed) file
-    while len(words) < rows:
+    while reading.scanned < rows:
         space = buffer.find(b" ", start)
         if space == -1 or len(buffer) - (space + 1) < row_bytes:
             if eof:
                 raise InputError(
-                    f"{path}: truncated at entry {len(words) + 1} of {rows} (byte {offset + start}); file damaged?"
+                    f"{path}: truncated at entry {reading.scanned + 1} of {rows} (byte {offset + start}); file "
+                    "damaged?"
                 )
             offset += start
             chunk = handle.read(_BINARY_CHUNK)
@@ -243,19 +282,22 @@ def _read_binary(handle, path, unicode_errors: str) -> tuple[list[str], np.ndarr
         try:
             word = raw_word.decode("utf-8", errors=unicode_errors)
         except UnicodeDecodeError:
-            raise InputError(f"{path}: entry {len(words) + 1}: word is not valid UTF-8 ({raw_word[:40]!r})") from None
+            raise InputError(f"{path}: entry {reading.scanned + 1}: word is not valid UTF-8 ({raw_word[:40]!r})") \
+                from None
         if not word or b"\n" in raw_word:
-            raise InputError(f"{path}: entry {len(words) + 1} (byte {offset + start}): malformed word {raw_word[:40]!r}")
-        row = len(words) % _BLOCK_ROWS
-        if row == 0:
-            blocks.append(np.empty((min(_BLOCK_ROWS, rows - len(words)), dim), dtype=np.float32))
-        blocks[-1][row] = np.frombuffer(buffer, dtype="<f4", count=dim, offset=space + 1)
-        words.append(word)
+            raise InputError(f"{path}: entry {reading.scanned + 1} (byte {offset + start}): malformed word "
+                             f"{raw_word[:40]!r}")
+        if reading.kept(word):
+            row = len(words) % _BLOCK_ROWS
+            if row == 0:
+                blocks.append(np.empty((min(_BLOCK_ROWS, rows - len(words)), dim), dtype=np.float32))
+            blocks[-1][row] = np.frombuffer(buffer, dtype="<f4", count=dim, offset=space + 1)
+            words.append(word)
         start = space + 1 + row_bytes
     rest = buffer[start:] + handle.read(_BINARY_CHUNK)
     if rest.strip():
         raise InputError(f"{path}: data after the {rows} entries the header declares")
-    matrix = np.concatenate(blocks)
+    matrix = np.concatenate(blocks)[: len(words)] if blocks else np.zeros((0, dim), dtype=np.float32)
     bad = ~np.isfinite(matrix).all(axis=1)
     if bad.any():
         raise InputError(f"{path}: entry {int(np.flatnonzero(bad)[0]) + 1}: non-finite value")

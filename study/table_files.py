@@ -1,0 +1,216 @@
+"""Vector files users bring (GloVe 6B, fastText ``.vec``, word2vec ``.bin``, of any width) as study arms.
+
+``--table-file NAME=PATH`` gives the arms ``NAME-init`` and ``NAME-frozen``. The file is read once, streaming,
+keeping only the rows of the run's vocabulary (:func:`vectors.align.load_for_vocab`, whose casing rule is
+stated there), and those rows are cached in ``<run>/table-files/<sha256 of the file>/<corpus hash>.npz``
+(``-pca<d>`` when reduced), so the next study starts at once: a file already hashed at the same size and
+modification time is not read again (``table-files/index.json``). The arms' runs name the cached table
+(relative to the run directory), so plan lines and resumes find it as the study did.
+
+A file whose width is not the GPT's d_model needs ``--table-width``: ``project`` (a learned projection from
+the file's width to d_model, as ``--project``) or ``pca`` (the found rows' principal components, the first
+d_model of them, computed once and cached; the rows are then rescaled like every table). A file has no seed:
+its arms use the same rows for every seed, so their intervals cover the GPT's randomness alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from base.errors import InputError
+from study.table_configs import METHODS, SHUFFLED_TABLE
+
+TABLE_WIDTHS = ("project", "pca")
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+RESERVED = (*METHODS, SHUFFLED_TABLE, "learned", "pos", "file")
+INDEX = "index.json"
+
+
+def is_run_table(arm) -> bool:
+    """Whether an arm uses a table pretrained in the run with each seed (not a vector file's rows)."""
+    return bool(arm.table) and not str(arm.table).startswith("table-files/")
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """A vector file a user brings: the arms' ``name`` and the file's ``path``."""
+
+    name: str
+    path: Path
+
+
+def check_name(name: str) -> None:
+    """InputError for an arm name a file cannot take (its arms are ``NAME-init`` and ``NAME-frozen``)."""
+    if not NAME_PATTERN.match(name):
+        raise InputError(f"--table-file NAME must be lower-case letters, digits and _, got {name!r}")
+    if name in RESERVED:
+        raise InputError(f"--table-file {name}=... clashes with a built-in arm; choose another NAME")
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in 8 MB blocks (a vector file may be several GB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 23), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def known_sha256(folder: Path, path: Path) -> str:
+    """The file's sha256, from ``folder/index.json`` when the file has the size and modification time it had
+    when hashed there, else computed (the index is then updated by :func:`cache_rows`)."""
+    stat = path.stat()
+    try:
+        entry = json.loads((folder / INDEX).read_text(encoding="utf-8")).get(str(path.resolve()))
+    except (OSError, ValueError, AttributeError):
+        entry = None
+    if isinstance(entry, dict) and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns:
+        return str(entry["sha256"])
+    return file_sha256(path)
+
+
+@dataclass(frozen=True)
+class FileArm:
+    """A vector file resolved for one run's corpus and width: where its rows are cached (``table``, relative
+    to the run directory), whether its arms project, and what it is."""
+
+    file: TableFile
+    sha256: str
+    table: str
+    project: bool
+    pca: bool
+
+    def fields(self, mode: str) -> dict:
+        """The GPT config fields of the arm ``NAME-<mode>``."""
+        return {"embedding": mode, "table": self.table, "project": self.project}
+
+
+def locate(settings, prepared, file: TableFile, width: str | None) -> FileArm:
+    """Where ``file``'s rows for this corpus are cached, without writing anything."""
+    if not file.path.is_file():
+        raise InputError(f"--table-file {file.name}: no such file {file.path}")
+    if width is not None and width not in TABLE_WIDTHS:
+        raise InputError(f"--table-width must be one of {', '.join(TABLE_WIDTHS)}, got {width!r}")
+    sha = known_sha256(settings.layout.table_files, file.path)
+    pca = width == "pca"
+    key = prepared.content_hash[:16] + (f"-pca{settings.dim}" if pca else "")
+    return FileArm(file, sha, f"table-files/{sha}/{key}.npz", width == "project", pca)
+
+
+def cache_rows(settings, prepared, arm: FileArm):
+    """The cached rows of ``arm`` (made when missing: one streaming pass over the file, a PCA when asked),
+    checked against the study's width; returns the EmbeddingTable."""
+    from vectors import EmbeddingTable
+    from vectors.align import load_for_vocab
+
+    path = settings.run_dir / arm.table
+    if path.is_file():
+        table = EmbeddingTable.load(path)
+    else:
+        specials = set(prepared.vocab.specials)
+        table = load_for_vocab(arm.file.path, [w for w in prepared.vocab.tokens if w not in specials])
+        table = EmbeddingTable(table.words, table.matrix, dict(table.meta, sha256=arm.sha256, file=str(arm.file.path),
+                                                               file_dim=table.dim, corpus_hash=prepared.content_hash))
+        check_width(arm, table.dim, settings.dim)
+        if arm.pca:
+            table = pca_table(table, settings.dim)
+        table.save(path)
+        _remember(settings.layout.table_files, arm)
+        settings.log(f"table file {arm.file.name}: {len(table):,} rows of the vocabulary found among "
+                     f"{table.meta['rows_scanned']:,} in {arm.file.path} (width {table.meta['file_dim']}) -> {path}")
+    check_width(arm, table.meta.get("file_dim", table.dim), settings.dim)
+    return table
+
+
+def check_width(arm: FileArm, width: int, dim: int) -> None:
+    """InputError unless a file of ``width`` reaches d_model ``dim`` by the arm's rule: no silent truncation
+    or padding."""
+    if width == dim:
+        return
+    if not (arm.project or arm.pca):
+        raise InputError(f"--table-file {arm.file.name} has width {width} but --dim is {dim}: pass --table-width "
+                         "project (a learned projection) or pca (its first principal components)")
+    if arm.pca and width < dim:
+        raise InputError(f"--table-file {arm.file.name} has width {width}, fewer than --dim {dim}: PCA cannot "
+                         "widen it; pass --table-width project")
+
+
+def pca_table(table, dim: int):
+    """The table's rows projected on their first ``dim`` principal components (centred, by SVD); meta gains
+    ``pca`` (widths and the share of variance kept)."""
+    from vectors import EmbeddingTable
+
+    rows = np.asarray(table.matrix, dtype=np.float64)
+    centred = rows - rows.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)  # (n, k), (k,), (k, width)
+    reduced = centred @ vt[:dim].T  # (n, dim)
+    kept = float((singular[:dim] ** 2).sum() / max((singular ** 2).sum(), 1e-300))
+    meta = dict(table.meta, pca={"from": table.dim, "to": dim, "variance_kept": kept})
+    return EmbeddingTable(table.words, reduced.astype(np.float32), meta)
+
+
+def _remember(folder: Path, arm: FileArm) -> None:
+    """Record the file's sha256 with its size and modification time, so the next study need not read it."""
+    from base.atomic import write_json
+
+    try:
+        index = json.loads((folder / INDEX).read_text(encoding="utf-8"))
+        index = index if isinstance(index, dict) else {}
+    except (OSError, ValueError):
+        index = {}
+    stat = arm.file.path.stat()
+    index[str(arm.file.path.resolve())] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": arm.sha256}
+    write_json(folder / INDEX, index)
+
+
+def coverage(prepared, table) -> dict:
+    """What the file's rows cover: vocabulary words (specials aside), and train and test tokens."""
+    rows = set(table.words)
+    found = np.array([w in rows for w in prepared.vocab.tokens], dtype=bool)  # (V,)
+    words = len(prepared.vocab) - len(prepared.vocab.specials)
+
+    def share(ids) -> float:
+        ids = np.asarray(ids)
+        return float(found[ids].mean()) if len(ids) else 0.0
+
+    return {"rows_found": int(found.sum()), "vocab_share": float(found.sum() / max(words, 1)),
+            "train_token_share": share(prepared.train_ids), "test_token_share": share(prepared.test_ids)}
+
+
+def describe(arm: FileArm, table, prepared) -> dict:
+    """What a summary records of a file arm."""
+    meta = table.meta
+    return {"file": str(arm.file.path), "sha256": arm.sha256, "rows_scanned": meta.get("rows_scanned"),
+            "width": meta.get("file_dim", table.dim), "table_width": "pca" if arm.pca else "project" if arm.project
+            else None, "pca": meta.get("pca"), "exact": meta.get("exact"), "case_folded": meta.get("case_folded"),
+            **coverage(prepared, table)}
+
+
+def resolve_arms(settings, prepared, arms: list) -> tuple[list, dict]:
+    """The arms with each file arm (:func:`study.variants.file_arms`) given its GPT fields
+    (:meth:`FileArm.fields`: its cached rows), and the located files by name; reads, writes nothing."""
+    from study.variants import FILE_FIELD, Variant
+
+    files = {f.name: f for f in settings.tables.files}
+    located, resolved = {}, []
+    for arm in arms:
+        name = arm.fields.get(FILE_FIELD)
+        if name is None:
+            resolved.append(arm)
+            continue
+        if name not in located:
+            located[name] = locate(settings, prepared, files[name], settings.tables.width)
+        resolved.append(Variant(arm.name, located[name].fields(arm.fields["embedding"])))
+    return resolved, located
+
+
+def cache_files(settings, prepared, located: dict) -> dict:
+    """Each located file's rows cached and checked (one streaming pass per file, the first time; a bad file
+    is one line and caches nothing); returns per file what a summary records of it."""
+    return {name: describe(arm, cache_rows(settings, prepared, arm), prepared) for name, arm in located.items()}

@@ -71,8 +71,8 @@ install: ## Create .venv and install $(TORCH), then the project with its dev ext
 	rm -f $(STAMP)
 	$(MAKE) $(STAMP)
 
-test: $(STAMP) ## Run the test suite
-	$(PY) -m pytest
+test: $(STAMP) ## Run the test suite (two worker processes: the suite is CPU-bound and most tests use one thread)
+	$(PY) -m pytest -n 2 --dist worksteal
 
 prepare: $(STAMP) ## Prepare CORPUS (default: gensim's Wikipedia sample + Lee news) into runs/$(RUN)/corpus
 	$(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)

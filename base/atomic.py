@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -106,6 +107,15 @@ def check_writable(path: str | os.PathLike) -> None:
     os.unlink(tmp)
     if path.is_dir():
         raise IsADirectoryError(21, "Is a directory", str(path))
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, read in 8 MB blocks (a vector file or a download may be several GB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 23), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_json(path: str | os.PathLike, obj) -> None:

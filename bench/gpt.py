@@ -23,7 +23,7 @@ from base.cores import torch_threads
 from gpt.config import GPTConfig
 from gpt.data import batch_offsets, get_batch
 from gpt.model import GPT
-from gpt.train import lr_at, make_optimizer, train_step
+from gpt.train import Stepper, lr_at, make_optimizer
 
 BENCH_CONFIG = GPTConfig(d_model=128, n_layer=4, n_head=4, context=128, batch_size=32)
 BENCH_VOCAB = 10_000
@@ -70,11 +70,12 @@ def tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_
         model.to(device)
         model.train()
         optimizer = make_optimizer(model, config)
+        stepper = Stepper(model, optimizer, device)
 
         def step(i: int) -> None:
             x, y = get_batch(ids, batch_offsets(0, i, len(ids), config.context, config.batch_size),
                              config.context, device)
-            train_step(model, model, optimizer, x, y, lr_at(config, i), config.grad_clip, device)
+            stepper.step(x, y, lr_at(config, i), config.grad_clip)
 
         speed = _timed(step, steps, warmup_steps, repeats, config.tokens_per_step, device)
         parameters = sum(p.numel() for name, p in model.named_parameters() if not name.startswith("pos."))

@@ -8,7 +8,6 @@ checks the file against it. ``W2V_GPT_MIRROR`` (a base URL) replaces the public 
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import socket
@@ -17,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from base.atomic import file_sha256
 from base.errors import InputError
 
 _BLOCK = 1 << 16
@@ -57,14 +57,6 @@ def dataset_url(dataset: Dataset) -> str:
     return mirror.rstrip("/") + "/" + dataset.filename if mirror else dataset.url
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(dataset: Dataset, cache_dir: str | os.PathLike | None = None, progress: bool = False,
           retries: int = 3, timeout: float = 30.0) -> Path:
     """The dataset's file in the cache, downloading (or resuming) it first when needed."""
@@ -74,11 +66,11 @@ def fetch(dataset: Dataset, cache_dir: str | os.PathLike | None = None, progress
     checksum = cache / (dataset.filename + ".sha256")
     if target.exists() and not checksum.exists():
         # Placed in the cache by hand (the offline workaround): adopt it, recording its sha256 from now on.
-        checksum.write_text(f"{sha256_of(target)}  {target.name}\n", encoding="ascii")
+        checksum.write_text(f"{file_sha256(target)}  {target.name}\n", encoding="ascii")
         return target
     if target.exists() and checksum.exists():
         recorded = checksum.read_text(encoding="ascii").split()[0]
-        if sha256_of(target) == recorded:
+        if file_sha256(target) == recorded:
             return target
         # The cached file changed since it was recorded: download it again rather than trust it.
         target.unlink()
@@ -103,7 +95,7 @@ def download(url: str, target: Path, progress: bool = False, retries: int = 3, t
     size = part.stat().st_size
     if total is not None and size != total:
         raise InputError(f"download of {url} gave {size} bytes, the server announced {total}; rerun to resume")
-    digest = sha256_of(part)
+    digest = file_sha256(part)
     checksum = target.with_name(target.name + ".sha256")
     checksum.write_text(f"{digest}  {target.name}\n", encoding="ascii")
     os.replace(part, target)

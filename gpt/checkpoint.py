@@ -15,6 +15,8 @@ import torch
 
 from base.atomic import atomic_file
 from base.errors import InputError
+from base.layout import RunFiles
+from gpt import distributed
 from gpt.config import FORMAT_VERSION, GPTConfig
 from gpt.model import GPT
 
@@ -90,3 +92,27 @@ def load_model(path: Path, device: str = "cpu") -> tuple[GPT, dict]:
     model = build_model(state["record"], state["model"]).to(device)
     model.eval()
     return model, state["record"]
+
+
+def resume_state(files: RunFiles, record: dict, fresh: bool, log) -> dict | None:
+    """The checkpoint to resume from: one of this very run (same record), else None.
+
+    A corrupt checkpoint is an InputError (delete it or pass ``fresh``): it is never silently replaced.
+    """
+    if fresh or not files.checkpoint.is_file():
+        return None
+    state = read_checkpoint(files.checkpoint)
+    if state["record"] != record or state.get("optimizer") is None:
+        log(f"{files.directory}: the checkpoint is of another config; starting over")
+        return None
+    return state
+
+
+def restore_rng(state: dict, context: distributed.Context, device: str) -> None:
+    """The dropout generators of this process as the checkpoint left them (per rank across processes)."""
+    ranks = state.get("rng_ranks")
+    cpu, cuda = (ranks[context.rank] if ranks and len(ranks) == context.world_size
+                 else (state["torch_rng"], state["cuda_rng"]))
+    torch.set_rng_state(cpu)
+    if cuda is not None and device.startswith("cuda"):
+        torch.cuda.set_rng_state(cuda)

@@ -38,12 +38,12 @@ from base.atomic import atomic_file, write_json
 from base.errors import InputError
 from corpus.fraction import fraction_ids
 from gpt import distributed
-from gpt.checkpoint import read_checkpoint, save_checkpoint
+from gpt.checkpoint import restore_rng, resume_state, save_checkpoint
 from gpt.config import FORMAT_VERSION, GPTConfig
 from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch, require_window
 from gpt.model import GPT, seeded_generator
-from gpt.runs import (PlannedRun, RunFiles, TableInput, _stderr, check_run_directory, curve_digest,
-                      finished_result, plan_run)
+from gpt.runs import PlannedRun, TableInput, _stderr, check_run_directory, curve_digest, finished_result, plan_run
+from gpt.runs import RunFiles  # noqa: F401 (a run's files, re-exported for callers of the trainer)
 
 CURVE_COLUMNS = ("tokens", "step", "val_loss", "val_ppl", "train_loss", "lr", "seconds")
 EVAL_BATCH = 16  # windows per forward pass when evaluating (16 x 128 x 10k logits: 84 MB)
@@ -97,50 +97,34 @@ def make_optimizer(model: GPT, config: GPTConfig) -> torch.optim.Optimizer:
         return torch.optim.AdamW(groups, lr=config.lr, betas=betas)
 
 
-def train_step(step_model, model: GPT, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-               lr: float, grad_clip: float, device: str, context: distributed.Context | None = None) -> float:
-    """One optimizer step on batch ``(x, y)``; returns the loss (no update when it is not finite).
+@dataclass
+class Stepper:
+    """What an optimizer step needs besides its batch: the model and its ``optimizer``, the ``device``, the
+    process group (``context``, None alone) and ``step_model``, the model's compiled or
+    DistributedDataParallel version that computes the loss (None: the model itself)."""
 
-    ``step_model`` is ``model`` or its compiled or DistributedDataParallel version. Across processes
-    (``context``) the returned loss is the mean over every shard, so all of them agree on its finiteness.
-    """
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-    with autocast_for(device):
-        loss = step_model(x, y)
-    loss_value = distributed.mean_loss(loss, context or distributed.Context())
-    if not math.isfinite(loss_value):
+    model: GPT
+    optimizer: torch.optim.Optimizer
+    device: str = "cpu"
+    context: distributed.Context | None = None
+    step_model: object = None
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, lr: float, grad_clip: float) -> float:
+        """One optimizer step on batch ``(x, y)``; returns the loss (no update when it is not finite). Across
+        processes the returned loss is the mean over every shard, so all of them agree on its finiteness."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with autocast_for(self.device):
+            loss = (self.step_model or self.model)(x, y)
+        loss_value = distributed.mean_loss(loss, self.context or distributed.Context())
+        if not math.isfinite(loss_value):
+            return loss_value
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), grad_clip)
+        self.optimizer.step()
         return loss_value
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if grad_clip > 0:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()
-    return loss_value
-
-
-def resume_state(files: RunFiles, record: dict, fresh: bool, log) -> dict | None:
-    """The checkpoint to resume from: one of this very run (same record), else None.
-
-    A corrupt checkpoint is an InputError (delete it or pass ``fresh``): it is never silently replaced.
-    """
-    if fresh or not files.checkpoint.is_file():
-        return None
-    state = read_checkpoint(files.checkpoint)
-    if state["record"] != record or state.get("optimizer") is None:
-        log(f"{files.directory}: the checkpoint is of another config; starting over")
-        return None
-    return state
-
-
-def restore_rng(state: dict, context: distributed.Context, device: str) -> None:
-    """The dropout generators of this process as the checkpoint left them (per rank across processes)."""
-    ranks = state.get("rng_ranks")
-    cpu, cuda = (ranks[context.rank] if ranks and len(ranks) == context.world_size
-                 else (state["torch_rng"], state["cuda_rng"]))
-    torch.set_rng_state(cpu)
-    if cuda is not None and device.startswith("cuda"):
-        torch.cuda.set_rng_state(cuda)
 
 
 def _silent(message: str) -> None:
@@ -245,14 +229,14 @@ class _Training:
         step_model = torch.compile(step_model) if options.compile and self.device.startswith("cuda") else step_model
         bar = tqdm(total=config.steps * tps, initial=self.step * tps, unit="tok", unit_scale=True,
                    disable=not options.progress, desc=self.run.record["variant"], dynamic_ncols=True)
+        stepper = Stepper(self.model, self.optimizer, self.device, self.context, step_model)
         try:
             while self.step < config.steps:
                 started = time.perf_counter()
                 offsets = batch_offsets(config.seed, self.step, len(train_ids), config.context, config.batch_size)
                 x, y = get_batch(train_ids, distributed.shard(offsets, self.context), config.context,
                                  self.device)  # (B/N, T)
-                loss_value = train_step(step_model, self.model, self.optimizer, x, y, lr_at(config, self.step),
-                                        config.grad_clip, self.device, self.context)
+                loss_value = stepper.step(x, y, lr_at(config, self.step), config.grad_clip)
                 if not math.isfinite(loss_value):
                     raise InputError(f"training diverged: loss is {loss_value} at step {self.step} "
                                      f"({self.step * tps} tokens); lower --lr or check the embedding table")
@@ -270,7 +254,7 @@ class _Training:
                     return False
         finally:
             bar.close()
-            del step_model  # a DDP wrapper must be gone before its process group (see gpt.distributed)
+            del step_model, stepper  # a DDP wrapper must be gone before its process group (gpt.distributed)
         return True
 
 

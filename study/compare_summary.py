@@ -45,6 +45,24 @@ def _pretrain_seconds(reports: list[dict] | None) -> float | None:
     return sum(seconds) / len(seconds)
 
 
+def _variant_row(variant, runs: list[dict], reports: dict, position: str) -> dict:
+    """One variant's losses over its seeds, its sizes and costs (its difference and verdict come later)."""
+    test = [r["test_loss"] for r in runs]
+    return {
+        "embedding": variant.fields.get("embedding"), "table": variant.table,
+        "position": variant.fields.get("position", position),
+        "test_loss": _stat(test), "test_ppl": _stat([math.exp(x) for x in test]),
+        "test_loss_frequent": _stat([r["test_loss_frequent"] for r in runs]),
+        "test_loss_rare": _stat([r["test_loss_rare"] for r in runs]),
+        "trainable_parameters": runs[0]["trainable_parameters"],
+        "trainable_token_rows": runs[0]["trainable_token_rows"],
+        "gpt_train_seconds": _stat([r["train_seconds"] for r in runs]),
+        "gpt_eval_seconds": _stat([r["eval_seconds"] for r in runs]),
+        "pretrain_seconds": _pretrain_seconds(reports.get(variant.table)) if variant.table else None,
+        "verdict": None, "difference": None,
+    }
+
+
 def summarize(settings, curves: dict, variants, results: dict[str, list[dict]], reports: dict,
               files: dict | None = None) -> dict:
     """The summary as a JSON-ready dict: per variant, losses, paired differences and verdicts
@@ -56,21 +74,7 @@ def summarize(settings, curves: dict, variants, results: dict[str, list[dict]], 
     base_final_val = [curve[1][-1] for curve in curves[baseline]]
     rows = {}
     for variant in variants:
-        runs = results[variant.name]
-        test = [r["test_loss"] for r in runs]
-        row = {
-            "embedding": variant.fields.get("embedding"), "table": variant.table,
-            "position": variant.fields.get("position", base.position),
-            "test_loss": _stat(test), "test_ppl": _stat([math.exp(x) for x in test]),
-            "test_loss_frequent": _stat([r["test_loss_frequent"] for r in runs]),
-            "test_loss_rare": _stat([r["test_loss_rare"] for r in runs]),
-            "trainable_parameters": runs[0]["trainable_parameters"],
-            "trainable_token_rows": runs[0]["trainable_token_rows"],
-            "gpt_train_seconds": _stat([r["train_seconds"] for r in runs]),
-            "gpt_eval_seconds": _stat([r["eval_seconds"] for r in runs]),
-            "pretrain_seconds": _pretrain_seconds(reports.get(variant.table)) if variant.table else None,
-            "verdict": None, "difference": None,
-        }
+        row = _variant_row(variant, results[variant.name], reports, base.position)
         reach = [tokens_to_reach(*curves[variant.name][s], base_final_val[s]) for s in range(seeds)]
         row["tokens_to_baseline_val"] = {
             "per_seed": reach,

@@ -18,10 +18,10 @@ A run table of trainer seed k > 0 lives in ``seed<k>/`` below its folder (:meth:
 
 from __future__ import annotations
 
-import hashlib
 from enum import Enum
 from pathlib import Path
 
+from base.atomic import file_sha256
 from base.errors import InputError
 from base.layout import RunLayout
 from gpt.runs import TableInput
@@ -151,11 +151,6 @@ def load_table(run_dir: Path, config) -> TableInput | None:
         raise InputError(f"{path} was trained with seed {made_with}, not {seed}; retrain it "
                          f"(`python -m pipelines.pretrain --run-dir {run_dir} --seed {seed} --force`)")
     return TableInput(table, _file_record(path, run_dir), source.other_text)
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes (a table file is a few MB: read at once)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _file_record(path: Path, run_dir: str | Path) -> dict:

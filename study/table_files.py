@@ -15,7 +15,6 @@ its arms use the same rows for every seed, so their intervals cover the GPT's ra
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from base.atomic import file_sha256
 from base.errors import InputError
 from study.table_configs import METHODS, SHUFFLED_TABLE
 
@@ -51,15 +51,6 @@ def check_name(name: str) -> None:
         raise InputError(f"--table-file NAME must be lower-case letters, digits and _, got {name!r}")
     if name in RESERVED:
         raise InputError(f"--table-file {name}=... clashes with a built-in arm; choose another NAME")
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, read in 8 MB blocks (a vector file may be several GB)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 23), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def known_sha256(folder: Path, path: Path) -> str:

@@ -10,7 +10,7 @@ from base.errors import InputError
 from gpt.config import GPTConfig, parse_embedding
 from gpt.embedding import align_table
 from gpt.model import GPT
-from gpt.train import make_optimizer, train_step
+from gpt.train import Stepper, make_optimizer
 from vectors import EmbeddingTable
 
 VOCAB = ["<pad>", "<unk>", "<eos>"] + [f"w{i}" for i in range(37)]  # 40 ids; the table lacks the specials
@@ -103,7 +103,7 @@ def test_frozen_rows_get_no_gradient_and_never_move():
         idx = torch.randint(0, len(VOCAB), (4, 9), generator=generator)
         idx[:, 0] = 2  # make sure the specials are used
         idx[:, 1] = 1
-        loss = train_step(model, model, optimizer, idx[:, :-1], idx[:, 1:], 1e-2, 1.0, "cpu")
+        loss = Stepper(model, optimizer).step(idx[:, :-1], idx[:, 1:], 1e-2, 1.0)
         assert np.isfinite(loss)
     assert torch.equal(model.tok.frozen, frozen_before)  # bit-identical
     rows = model.tok.rows().detach()

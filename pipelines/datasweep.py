@@ -72,8 +72,9 @@ def cli(run_dir: Path, fractions: str, arms: str, arm_fractions: str | None, tab
     sources = None if table_corpus is None else resolve_table_corpus(table_corpus, reading, settings.progress)
     sweep = DataSweep(arm_list, fraction_list, table_fractions, epochs, None, table_corpus)
     with run_lock(run_dir):
-        check_datasweep(settings, sweep, sources is not None)  # before the table corpus is prepared
         if sources is not None:
+            check_datasweep(settings, sweep, True)  # before the table corpus is prepared (run_datasweep checks
+            # again; without a table corpus its check is the first thing it does, so it is not made twice)
             prepared_tables = prepare_table_corpus(Path(run_dir), table_corpus, sources, reading, settings)
             sweep = dataclasses.replace(sweep, table_corpus=prepared_tables)
         run_datasweep(settings, sweep, plan_file)

@@ -22,6 +22,8 @@ TABLE_CORPUS ?=
 GPT_EPOCHS ?=
 TABLE_FILES ?=
 TABLE_WIDTH ?=
+SUBWORD_ROWS ?=
+TOKENIZER ?=
 JOBS ?= auto
 BENCH_CORPUS ?=
 GLOVE_DIR ?=
@@ -42,7 +44,7 @@ FAST_COMPARE := --layers 1 --heads 2 --context 32 --batch-size 8
 endif
 
 RUN_DIR := runs/$(RUN)
-CORPUS_ARG := $(if $(CORPUS),--corpus $(CORPUS))
+CORPUS_ARG := $(if $(CORPUS),--corpus $(CORPUS)) $(if $(TOKENIZER),--tokenizer $(TOKENIZER))
 EPOCHS_ARG := $(if $(EPOCHS),--epochs $(EPOCHS))
 THREADS_ARG := $(if $(THREADS),--threads $(THREADS))
 DEVICE_ARG := $(if $(DEVICE),--device $(DEVICE))
@@ -51,14 +53,15 @@ SWEEP_ARGS := $(if $(BUDGETS),--budgets $(BUDGETS)) $(if $(ARMS),--arms $(ARMS))
 DATASWEEP_ARGS := $(if $(FRACTIONS),--fractions $(FRACTIONS)) $(if $(ARMS),--arms $(ARMS)) \
 	$(if $(TABLE_CORPUS),--table-corpus $(TABLE_CORPUS)) $(if $(GPT_EPOCHS),--epochs $(GPT_EPOCHS))
 JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
-TABLE_FILES_ARG := $(foreach f,$(TABLE_FILES),--table-file $(f)) $(if $(TABLE_WIDTH),--table-width $(TABLE_WIDTH))
+TABLE_FILES_ARG := $(foreach f,$(TABLE_FILES),--table-file $(f)) $(if $(TABLE_WIDTH),--table-width $(TABLE_WIDTH)) \
+	$(if $(SUBWORD_ROWS),--subword-rows $(SUBWORD_ROWS))
 STAMP := $(VENV)/.installed
 
 .PHONY: help install test prepare pretrain compare compare-positions sweep datasweep eval bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
-	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS FRACTIONS TABLE_CORPUS TABLE_FILES TABLE_WIDTH GPT_EPOCHS JOBS=$(JOBS) THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
+	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) TOKENIZER DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS FRACTIONS TABLE_CORPUS TABLE_FILES TABLE_WIDTH SUBWORD_ROWS GPT_EPOCHS JOBS=$(JOBS) THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

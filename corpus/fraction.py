@@ -76,7 +76,7 @@ class FractionView:
     def vocab(self) -> Vocab:
         base = self.prepared.vocab
         counts = np.bincount(self.train_ids, minlength=len(base))
-        return Vocab(list(base.tokens), counts, list(base.specials))
+        return base.with_counts(counts)
 
     @property
     def content_hash(self) -> str:

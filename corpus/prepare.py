@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,12 @@ from corpus.idsfile import IdsWriter
 from corpus.prepared import (MANIFEST_FORMAT_VERSION, MANIFEST_KIND, SPLITS, PreparedCorpus, manifest_checksum,
                              read_manifest)
 from corpus.tokenize import tokenize
-from corpus.vocab import EOS, UNK, Vocab
+from corpus.tokenizer_file import TokenizerFile
+from corpus.vocab import EOS, UNK, WORD_LIST, Vocab, save_word_list
 
 _CHUNK_TOKENS = 1 << 20  # ids remapped per step in the second pass
+TOKENIZERS = ("word", "bpe", "file")
+_FILE_FIELDS = ("tokenizer_file", "tokenizer_sha256", "eos_token")  # left out of a fingerprint when unset
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,23 @@ class PrepareConfig:
     tokenizer: str = "word"
     vocab_size: int | None = None
     seed: int = 0
+    # with tokenizer "file": the tokenizers file, its sha256 and the end-of-text token named for it (None:
+    # the first of corpus.tokenizer_file.EOS_CANDIDATES it holds)
+    tokenizer_file: str | None = None
+    tokenizer_sha256: str | None = None
+    eos_token: str | None = None
 
     def validate(self) -> None:
-        if self.tokenizer not in ("word", "bpe"):
-            raise InputError(f"--tokenizer must be word or bpe, not {self.tokenizer!r}")
+        if self.tokenizer not in TOKENIZERS:
+            raise InputError(f"--tokenizer must be word, bpe or a tokenizers .json file, not {self.tokenizer!r}")
+        if (self.tokenizer == "file") != (self.tokenizer_file is not None):
+            raise InputError("a tokenizer file goes with --tokenizer FILE.json alone")
+        if self.eos_token is not None and self.tokenizer != "file":
+            raise InputError("--eos-token names the end-of-text token of a --tokenizer FILE.json")
+        if self.tokenizer == "file" and (self.vocab_size is not None or self.max_vocab is not None):
+            raise InputError("a tokenizer file brings its own vocabulary: drop --vocab-size and --max-vocab")
+        if self.tokenizer == "file" and self.lowercase:
+            raise InputError("a tokenizer file reads the text as it is (its own normalizer decides the case)")
         if self.tokenizer == "bpe" and (self.vocab_size is None or self.vocab_size < 64):
             raise InputError("--tokenizer bpe needs --vocab-size N with N >= 64")
         if self.tokenizer == "word" and self.vocab_size is not None:
@@ -61,10 +78,16 @@ class PrepareConfig:
                 raise InputError(f"--{name}-fraction must be in (0, 0.5), not {value}")
 
 
+def config_fields(config: PrepareConfig) -> dict:
+    """The config as the manifest records it: the tokenizer file's fields only when one is used, so a word or
+    BPE corpus keeps the fingerprint and manifest it had before they existed."""
+    return {k: v for k, v in dataclasses.asdict(config).items() if not (k in _FILE_FIELDS and v is None)}
+
+
 def input_fingerprint(sources, config: PrepareConfig) -> str:
     """sha256 of the sources' paths, sizes and mtimes plus the config: equal means nothing to redo."""
     described = {"sources": [fp for s in sources for fp in s.fingerprint()],
-                 "config": dataclasses.asdict(config), "format_version": MANIFEST_FORMAT_VERSION}
+                 "config": config_fields(config), "format_version": MANIFEST_FORMAT_VERSION}
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
@@ -147,6 +170,55 @@ def _tokenize_to_disk(sources, config: PrepareConfig, path: Path, progress: bool
     return list(index), np.asarray(lengths, dtype=np.int64)
 
 
+def _encode_to_disk(sources, config: PrepareConfig, tokenizer, path: Path, words_path: Path, progress: bool):
+    """First pass with a tokenizer file: documents -> the file's ids in a raw int32 file, and (for the word
+    list that word tables reach the vocabulary through) their words' provisional ids in another."""
+    from tqdm import tqdm
+
+    index: dict[str, int] = {}
+    lengths: list[int] = []
+    word_lengths: list[int] = []
+    with open(path, "wb") as handle, open(words_path, "wb") as words_handle, \
+            tqdm(unit=" doc", unit_scale=True, disable=not progress, desc="tokenize", leave=False) as bar:
+
+        def flush(documents: list[str]) -> None:
+            for document, ids in zip(documents, tokenizer.encode_documents(documents)):
+                if not ids:
+                    continue
+                words = tokenize(document, lowercase=False)
+                setdefault = index.setdefault
+                handle.write(np.asarray(ids, dtype=np.int32).tobytes())
+                words_handle.write(np.asarray([setdefault(w, len(index)) for w in words], dtype=np.int32).tobytes())
+                lengths.append(len(ids))
+                word_lengths.append(len(words))
+            bar.update(len(documents))
+
+        batch: list[str] = []
+        for source in sources:
+            for document in source:
+                batch.append(document)
+                if len(batch) >= 256:
+                    flush(batch)
+                    batch = []
+        flush(batch)
+    if not lengths:
+        names = ", ".join(str(getattr(s, "path", "the default corpus")) for s in sources)
+        raise InputError(f"corpus is empty: no text in {names}")
+    return list(index), np.asarray(lengths, dtype=np.int64), np.asarray(word_lengths, dtype=np.int64)
+
+
+def _train_counts(raw_path: Path, lengths: np.ndarray, labels: np.ndarray, size: int) -> np.ndarray:
+    """How often each of ``size`` ids occurs in the train documents of a raw int32 file."""
+    counts = np.zeros(size, dtype=np.int64)
+    with open(raw_path, "rb") as handle:
+        for first, end, offset in _doc_chunks(lengths):
+            chunk_labels = np.repeat(labels[first:end], lengths[first:end])
+            handle.seek(offset * 4)
+            chunk = np.fromfile(handle, dtype=np.int32, count=len(chunk_labels))
+            counts += np.bincount(chunk[chunk_labels == 0], minlength=size)
+    return counts
+
+
 def _doc_chunks(lengths: np.ndarray):
     """Consecutive runs of documents holding about ``_CHUNK_TOKENS`` tokens: (first doc, end doc, offset)."""
     starts = np.concatenate([[0], np.cumsum(lengths)])
@@ -176,6 +248,7 @@ def _bpe_vocab(tokens: list[str], train_counts: np.ndarray, n_train_docs: int, c
     seen = {t: c for t, c in zip(tokens, train_counts.tolist()) if c > 0}
     tokenizer = train_bpe(seen, config.vocab_size)
     tokenizer.save(str(work / "tokenizer.json"))
+    save_word_list(work / WORD_LIST, tokens, train_counts, config.min_count)
     split_words = word_pieces(tokenizer, tokens)
     counts = dict.fromkeys(tokenizer.get_vocab(), 0)
     for word_pieces_, count in zip(split_words, train_counts.tolist()):
@@ -185,6 +258,13 @@ def _bpe_vocab(tokens: list[str], train_counts: np.ndarray, n_train_docs: int, c
     vocab = Vocab.build(counts, min_count=0, special_counts=special_counts)
     pieces = PieceTable([np.array([vocab.id_of(p) for p in ps], dtype=np.int32) for ps in split_words])
     return vocab, pieces
+
+
+def _file_vocab(tokenizer, train_counts: np.ndarray, n_train_docs: int) -> Vocab:
+    """The tokenizer file's vocabulary, id for id, with the train counts (every document's end-of-text)."""
+    counts = train_counts.copy()
+    counts[tokenizer.tokens.index(tokenizer.roles["eos"])] += n_train_docs
+    return Vocab(list(tokenizer.tokens), counts, list(tokenizer.specials), dict(tokenizer.roles))
 
 
 def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, progress: bool = False,
@@ -202,26 +282,33 @@ def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, p
     staging = Path(staging_dir) if staging_dir else out_dir.parent
     with atomic_directory(out_dir, staging=staging) as work:
         raw_path = work / "provisional.raw"
-        tokens, lengths = _tokenize_to_disk(sources, config, raw_path, progress)
+        if config.tokenizer == "file":
+            tokenizer = TokenizerFile.load(config.tokenizer_file, config.eos_token)
+            words_path = work / "words.raw"
+            words, lengths, word_lengths = _encode_to_disk(sources, config, tokenizer, raw_path, words_path, progress)
+            tokens = tokenizer.tokens
+        else:
+            tokens, lengths = _tokenize_to_disk(sources, config, raw_path, progress)
         labels = choose_splits(lengths, config)
+        train_counts = _train_counts(raw_path, lengths, labels, len(tokens))  # on train documents only
+        n_train_docs = int((labels == 0).sum())
+        pieces = remap = None
+        if config.tokenizer == "file":
+            save_word_list(work / WORD_LIST, words, _train_counts(words_path, word_lengths, labels, len(words)),
+                           config.min_count)
+            words_path.unlink()
+            shutil.copyfile(config.tokenizer_file, work / "tokenizer.json")
+            vocab, remap = _file_vocab(tokenizer, train_counts, n_train_docs), np.arange(len(tokens), dtype=np.int32)
+        elif config.tokenizer == "bpe":
+            vocab, pieces = _bpe_vocab(tokens, train_counts, n_train_docs, config, work)
+        else:
+            vocab, remap = _word_vocab(tokens, train_counts, n_train_docs, config)
         # Plain reads, not a memory map: mapped pages would count towards the resident set as they are read.
         with open(raw_path, "rb") as raw_handle:
 
             def raw(offset: int, count: int) -> np.ndarray:
                 raw_handle.seek(offset * 4)
                 return np.fromfile(raw_handle, dtype=np.int32, count=count)
-
-            # Count on train documents only.
-            train_counts = np.zeros(len(tokens), dtype=np.int64)
-            for first, end, offset in _doc_chunks(lengths):
-                chunk_labels = np.repeat(labels[first:end], lengths[first:end])
-                chunk = raw(offset, len(chunk_labels))
-                train_counts += np.bincount(chunk[chunk_labels == 0], minlength=len(tokens))
-            n_train_docs = int((labels == 0).sum())
-            if config.tokenizer == "bpe":
-                (vocab, pieces), remap = _bpe_vocab(tokens, train_counts, n_train_docs, config, work), None
-            else:
-                (vocab, remap), pieces = _word_vocab(tokens, train_counts, n_train_docs, config), None
 
             # Second pass: map to final ids, put <eos> after every document, route each document to its split.
             handles = {s: open(work / f"{s}.ids", "wb") for s in SPLITS}
@@ -262,7 +349,7 @@ def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, p
         manifest = {
             "format_version": MANIFEST_FORMAT_VERSION,
             "kind": MANIFEST_KIND,
-            "config": dataclasses.asdict(config),
+            "config": config_fields(config),
             "sources": [fp for s in sources for fp in s.fingerprint()],
             "input_fingerprint": fingerprint,
             "content_hash": content.hexdigest(),
@@ -274,6 +361,9 @@ def prepare_corpus(sources, out_dir: str | os.PathLike, config: PrepareConfig, p
                 "unk_tokens": unk,
             },
         }
+        if (work / WORD_LIST).exists():  # a subword corpus's words, for word tables to reach its vocabulary
+            manifest["word_list"] = {"file": WORD_LIST, "sha256": hashlib.sha256((work / WORD_LIST).read_bytes()).hexdigest(),
+                                     "min_count": config.min_count}
         manifest["manifest_sha256"] = manifest_checksum(manifest)
         write_json(work / "manifest.json", manifest)
     return PreparedCorpus.open(out_dir)

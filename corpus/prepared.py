@@ -147,8 +147,12 @@ class PreparedCorpus:
 
     @property
     def tokenizer_name(self) -> str:
-        """``word`` or ``bpe``."""
+        """``word``, ``bpe`` or ``file`` (a Hugging Face tokenizers file's vocabulary)."""
         return self.config.get("tokenizer", "word")
+
+    @property
+    def is_subword(self) -> bool:
+        return self.tokenizer_name != "word"
 
     @cached_property
     def _bpe(self):
@@ -159,10 +163,19 @@ class PreparedCorpus:
             raise InputError(f"{path} is missing: this BPE corpus cannot encode text")
         return load_tokenizer(path)
 
+    @cached_property
+    def tokenizer_file(self):
+        """The corpus's own copy of its tokenizer file (:class:`corpus.tokenizer_file.TokenizerFile`)."""
+        from corpus.tokenizer_file import TokenizerFile
+
+        return TokenizerFile.load(self.path / "tokenizer.json", self.config.get("eos_token"))
+
     def tokens_of(self, text: str) -> list[str]:
         """Text -> this corpus's tokens (same tokenizer and case folding as at preparation)."""
         from corpus.tokenize import tokenize
 
+        if self.tokenizer_name == "file":
+            return self.tokenizer_file.tokenizer.encode(text, add_special_tokens=False).tokens
         words = tokenize(text, lowercase=self.config.get("lowercase", True))
         if self.tokenizer_name == "bpe":
             from corpus.bpe import word_pieces
@@ -172,18 +185,48 @@ class PreparedCorpus:
 
     def encode_text(self, text: str) -> np.ndarray:
         """Text -> int32 ids of this corpus (unknown tokens become ``<unk>``)."""
+        if self.tokenizer_name == "file":
+            return np.asarray(self.tokenizer_file.tokenizer.encode(text, add_special_tokens=False).ids, np.int32)
         return self.vocab.encode(self.tokens_of(text))
 
     def decode_text(self, ids) -> str:
         """Ids -> readable text (BPE pieces joined into words, punctuation spacing restored)."""
         from corpus.tokenize import detokenize
 
+        if self.tokenizer_name == "file":
+            return self.tokenizer_file.decode(ids)
         tokens = self.vocab.decode(ids)
         if self.tokenizer_name == "bpe":
             from corpus.bpe import join_pieces
 
             tokens = join_pieces(tokens)
         return detokenize(tokens)
+
+    def word_list(self) -> tuple[list[str], np.ndarray]:
+        """A subword corpus's words of the train split (seen ``--min-count`` times) and their counts."""
+        from corpus.vocab import WORD_LIST, load_word_list
+
+        if not self.is_subword:
+            raise InputError(f"{self.path} is a word-level corpus: its vocabulary is its word list")
+        return load_word_list(self.path / WORD_LIST)
+
+    def word_pieces(self, words: list[str]) -> list[np.ndarray]:
+        """Each word's token ids in this subword vocabulary, as the word stands inside text."""
+        if self.tokenizer_name == "file":
+            return self.tokenizer_file.pieces(words)
+        from corpus.bpe import word_pieces
+
+        return [self.vocab.encode(p) for p in word_pieces(self._bpe, words)]
+
+    def whole_words(self) -> dict[int, str]:
+        """The tokens of a subword vocabulary that are whole words (a word of the word list encoded as that
+        token alone), token id -> word; the most frequent word wins when several encode to one token."""
+        words, _ = self.word_list()
+        found: dict[int, str] = {}
+        for word, pieces in zip(words, self.word_pieces(words)):
+            if len(pieces) == 1:
+                found.setdefault(int(pieces[0]), word)
+        return found
 
     def __repr__(self) -> str:
         tokens = {s: len(a) for s, a in self._ids.items()}

@@ -103,7 +103,7 @@ def sample_text(run_dir: str | Path, variant: str, prompt: str, n_tokens: int = 
         shown = ", ".join(dict.fromkeys(unknown))
         warn(f"warning: {shown} {'is' if len(set(unknown)) == 1 else 'are'} not in the vocabulary of "
              f"{prepared.path}; the model reads <unk> in {'its' if len(set(unknown)) == 1 else 'their'} place")
-    banned = [vocab.pad_id] + ([] if allow_unk else [vocab.unk_id])
+    banned = [i for i in [vocab.pad_id] + ([] if allow_unk else [vocab.unk_id]) if i >= 0]  # -1: none
     generator = torch.Generator().manual_seed(seed)
     new = generate(model, prompt_ids, n_tokens, temperature, top_k, context, generator, banned)
     start = [] if prompt_ids == [vocab.eos_id] and not prompt.strip() else prompt_ids

@@ -95,7 +95,7 @@ def cli(run_dir: Path, vectors_path: Path | None, vectors_format: str, pairs, an
             tables = evaluate_run_tables(run_dir, **options)
             for name, table in tables.items():
                 note = table.get("whole_words")
-                click.echo(f"table: {name}" + (f" (BPE: {note['whole_words']:,} whole-word tokens of "
+                click.echo(f"table: {name}" + (f" (subword: {note['whole_words']:,} whole-word tokens of "
                                                f"{note['tokens']:,} evaluated)" if note else ""))
                 for line in format_benchmarks(table["benchmarks"], sections):
                     click.echo("  " + line)
@@ -112,7 +112,7 @@ def cli(run_dir: Path, vectors_path: Path | None, vectors_format: str, pairs, an
     click.echo(f"vectors: {vectors_path} ({len(table):,} words x {table.dim})")
     if whole_words is not None:
         result["whole_words"] = whole_words
-        click.echo(f"BPE table: {whole_words['whole_words']:,} whole-word tokens of {whole_words['tokens']:,} "
+        click.echo(f"subword table: {whole_words['whole_words']:,} whole-word tokens of {whole_words['tokens']:,} "
                    "evaluated")
     for line in format_benchmarks(result["benchmarks"], sections):
         click.echo(line)

@@ -227,8 +227,13 @@ def prepare_options(func=None, *, seed_flag: str = "--seed"):
         click.option("--test-fraction", type=float, default=0.01, show_default=True),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Where downloaded corpora (tinystories, text8) are kept [~/.cache/w2v-gpt]."),
-        click.option("--tokenizer", type=click.Choice(["word", "bpe"]), default="word", show_default=True,
-                     help="Word-level tokens, or BPE subwords trained on the train split."),
+        click.option("--tokenizer", default="word", show_default=True, metavar="word|bpe|FILE.json",
+                     help="Word-level tokens, BPE subwords trained on the train split, or a Hugging Face "
+                          "tokenizers file (byte-level BPE, WordPiece, unigram) whose vocabulary the GPT uses, "
+                          "ids preserved."),
+        click.option("--eos-token", default=None, metavar="TOKEN",
+                     help="The end-of-text token of a --tokenizer FILE.json [its first of <|endoftext|>, </s>, "
+                          "<|end_of_text|>, <eos>, [SEP], <|eot_id|>]."),
         click.option("--vocab-size", type=COUNT, default=None, help="BPE vocabulary size (with --tokenizer bpe)."),
         click.option(seed_flag, "split_seed", type=SEED, default=0, show_default=True,
                      help="Seed of the document split."),
@@ -242,16 +247,32 @@ def prepare_from_options(run_dir: Path, corpus_spec: str, min_count: int, max_vo
                          no_lowercase: bool, val_fraction: float, test_fraction: float,
                          encoding_errors: str, documents: str, fmt: str, text_field: str,
                          cache_dir: Path | None, tokenizer: str, vocab_size: int | None, split_seed: int,
-                         quiet: bool = False) -> tuple[PreparedCorpus, bool]:
+                         eos_token: str | None = None, quiet: bool = False) -> tuple[PreparedCorpus, bool]:
     """Prepare (or reuse) ``<run_dir>/corpus`` from command-line option values."""
-    config = PrepareConfig(min_count=min_count, max_vocab=max_vocab, lowercase=not no_lowercase,
+    file_fields = tokenizer_file_fields(tokenizer, eos_token)
+    config = PrepareConfig(min_count=min_count, max_vocab=max_vocab,
+                           lowercase=not no_lowercase and not file_fields,
                            val_fraction=val_fraction, test_fraction=test_fraction,
                            encoding_errors=encoding_errors, documents=documents, format=fmt,
-                           text_field=text_field, tokenizer=tokenizer, vocab_size=vocab_size, seed=split_seed)
+                           text_field=text_field, tokenizer="file" if file_fields else tokenizer,
+                           vocab_size=vocab_size, seed=split_seed, eos_token=eos_token, **file_fields)
     config.validate()
     sources = resolve_sources(corpus_spec, documents=documents, encoding_errors=encoding_errors, fmt=fmt,
                               text_field=text_field, cache_dir=cache_dir, progress=show_progress(quiet))
     return ensure_prepared(sources, RunLayout(run_dir).corpus, config, progress=show_progress(quiet))
+
+
+def tokenizer_file_fields(tokenizer: str, eos_token: str | None) -> dict:
+    """For ``--tokenizer FILE.json``: the file (resolved) and its sha256, after checking that it parses and
+    has an end-of-text token; {} for ``word`` and ``bpe``."""
+    from base.atomic import file_sha256
+    from corpus.tokenizer_file import TokenizerFile
+
+    if tokenizer in ("word", "bpe"):
+        return {}
+    path = Path(tokenizer).expanduser()
+    TokenizerFile.load(path, eos_token)
+    return {"tokenizer_file": str(path.resolve()), "tokenizer_sha256": file_sha256(path)}
 
 
 def describe(prepared: PreparedCorpus) -> str:
@@ -276,7 +297,7 @@ def open_or_prepare(ctx: click.Context, run_dir: Path, prepare_args: dict, quiet
 
 PREPARE_PARAMS = {"corpus_spec", "min_count", "max_vocab", "no_lowercase", "val_fraction", "test_fraction",
                   "encoding_errors", "documents", "fmt", "text_field", "cache_dir", "tokenizer", "vocab_size",
-                  "split_seed"}  # the parameter names prepare_options adds
+                  "split_seed", "eos_token"}  # the parameter names prepare_options adds
 
 
 def study_options(func):
@@ -309,8 +330,10 @@ def study_options(func):
 
 
 def table_file_options(func):
-    """``--table-file NAME=PATH`` (repeatable) and ``--table-width project|pca``: vector files as arms."""
+    """``--table-file NAME=PATH`` (repeatable), ``--table-width project|pca`` and ``--subword-rows
+    combine|random``: vector files as arms."""
     from study.table_files import TABLE_WIDTHS
+    from vectors.subword import SUBWORD_RULES
 
     options = [
         click.option("--table-file", "table_file", multiple=True, metavar="NAME=PATH",
@@ -320,6 +343,10 @@ def table_file_options(func):
         click.option("--table-width", type=click.Choice(TABLE_WIDTHS), default=None,
                      help="How a file of another width than --dim reaches d_model: project (a learned projection) "
                           "or pca (its first --dim principal components) [it must be --dim wide]."),
+        click.option("--subword-rows", type=click.Choice(SUBWORD_RULES), default="combine", show_default=True,
+                     help="On a subword vocabulary: a token that is a whole word takes its word's row; every other "
+                          "token a combination of the rows of the words it occurs in (combine), or its random "
+                          "init (random)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -354,8 +381,9 @@ def study_settings(run_dir: Path, options: dict, **fields) -> StudySettings:
     the base config (d_model from ``--dim``). Every value is checked before anything is written."""
     study = {name: options.pop(name) for name in STUDY_OPTIONS}
     files, width = parse_table_files(options.pop("table_file", ())), options.pop("table_width", None)
+    subword = options.pop("subword_rows", "combine")
     base = GPTConfig(d_model=study["dim"], **fields, **given(options))
-    tables = TableSettings(x_max=study["x_max"], files=files, width=width)
+    tables = TableSettings(x_max=study["x_max"], files=files, width=width, subword=subword)
     return StudySettings(run_dir=Path(run_dir), base=base, seeds=study["seeds"],
                          tables=tables, device=resolve_device(study["device"]),
                          jobs=study["jobs"], threads=study["threads_per_run"], margin=study["margin"],

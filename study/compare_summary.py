@@ -165,8 +165,8 @@ def file_lines(files: dict | None) -> list[str]:
     if not files:
         return []
     lines = ["", "## Vector files", "",
-             "Rows are taken from the file for vocabulary words: the same word, else the file's first word of that "
-             "lower-case form (its most frequent casing).", "",
+             "Rows are taken from the file for vocabulary words: the same word, else the file's first word with the "
+             "same lower-case form (its most frequent casing).", "",
              "| file | rows scanned | width | reaches d_model by | rows found | vocabulary | train tokens | "
              "test tokens | by case folding |", "|---|---|---|---|---|---|---|---|---|"]
     for name, f in files.items():
@@ -176,7 +176,36 @@ def file_lines(files: dict | None) -> list[str]:
         lines.append(f"| {name} (`{f['file']}`) | {f['rows_scanned']:,} | {f['width']} | {how} | {f['rows_found']:,} | "
                      f"{fmt.share(f['vocab_share'])} | {fmt.share(f['train_token_share'])} | "
                      f"{fmt.share(f['test_token_share'])} | {f['case_folded']:,} |")
+    for name, f in files.items():
+        lines += _band_lines(name, f) + _subword_lines(name, f.get("subword"))
     return lines
+
+
+def _band_lines(name: str, f: dict) -> list[str]:
+    """A file's coverage by frequency band (a token's count in the train split)."""
+    if not f.get("bands"):
+        return []
+    lines = ["", f"{name} by frequency band (count in the train split):", "",
+             "| band | tokens | rows found | vocabulary | train tokens | test tokens |", "|---|---|---|---|---|---|"]
+    for b in f["bands"]:
+        lines.append(f"| {b['band']} | {b['vocab']:,} | {b['rows_found']:,} | {fmt.share(b['vocab_share'])} | "
+                     f"{fmt.share(b['train_token_share'])} | {fmt.share(b['test_token_share'])} |")
+    return lines
+
+
+def _subword_lines(name: str, subword: dict | None) -> list[str]:
+    """How a word file's rows reached a subword vocabulary (:mod:`vectors.subword`)."""
+    if not subword:
+        return []
+    head = (f"{name} on this subword vocabulary: {subword['words_found']:,} of the {subword['words']:,} words of the "
+            f"train split have a row; {subword['whole_word']:,} tokens are whole words and take their word's row")
+    if subword["rule"] == "combine":
+        tail = (f", {subword['combined']:,} take a combination of the rows of the words they occur in (weighted by "
+                f"the words' train counts), {subword['random']:,} (the specials, tokens in no such word) keep their "
+                "random init.")
+    else:
+        tail = f"; every other token ({subword['random']:,}, the specials among them) keeps its random init."
+    return ["", head + tail]
 
 
 def plot_curves(path: Path, curves: dict, summary: dict, seeds: int) -> None:

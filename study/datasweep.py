@@ -30,6 +30,7 @@ from base.parse import exact_number
 from corpus.fraction import fraction_ids
 from corpus.prepared import PreparedCorpus
 from gpt.data import require_window
+from study.format import size_interval
 from study.plan import check_cells, datasweep_cells, plan, write_plan
 from study.scheduler import train_planned
 from study.sources import TableSource
@@ -171,6 +172,8 @@ def run_datasweep(settings, sweep: DataSweep, plan_file: Path | None = None) -> 
         for label, cell in row["fractions"].items():
             found = cell["effective_data"]
             worth = ("beyond the largest fraction" if found["value"] is None else
-                     f"learned matches it at {found['value']:.3g} of the train split")
+                     f"learned matches it at {found['value']:.3g} of the train split ({found['ratio']:.2f}x)")
+            interval = size_interval(found.get("interval"), lambda bound: f"{bound['ratio']:.2f}x")
+            worth += f", {interval}" if interval else ""
             log(f"  {arm:22s} at {label:>5s}: {cell['verdict']}, {worth}")
     return summary

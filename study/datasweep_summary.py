@@ -5,13 +5,25 @@ number of epochs of its own fraction, and is measured by ``test_loss_best_val``:
 its best val evaluation, so a small fraction that overfits is not penalised for training past its best.
 ``learned`` (the baseline) runs at every fraction, the other arms at some of them.
 
-Per arm and fraction: the best-val test loss over seeds and the paired difference from ``learned`` at the
-same fraction with its 95% t-interval; the p-values of every (arm, fraction) comparison are Holm-adjusted
-together, and the verdicts use them, with the equivalence tests against the margin (better, worse,
-equivalent, inconclusive). The same on the test targets rare in the fraction's train ids, as a family of its
-own. Per arm and fraction, the **effective data**: the fraction of the train split at which learned's mean
-best-val test loss (interpolated on a log axis between learned's fractions) equals the arm's, in tokens and
-as a multiple of the fraction the arm trained on.
+Per arm and fraction: the best-val test loss over seeds and the paired difference from ``learned`` at the same
+fraction with its 95% t-interval; the p-values of every (arm, fraction) comparison are Holm-adjusted together,
+and the verdicts use them, with the equivalence tests against the margin (better, worse, equivalent,
+inconclusive). The same on the test targets rare in the fraction's train ids, as a family of its own. Per arm
+and fraction, the **effective data**: the fraction of the train split at which learned's mean best-val test
+loss (interpolated on a log axis between learned's fractions) equals the arm's, in tokens and as a multiple of
+the fraction the arm trained on ("worth N times its text"), with a 95% interval (``interval``, each end in
+fractions, tokens and as a multiple) from a percentile bootstrap over seeds
+(:func:`study.stats.equivalent_size_interval`). Seed k pairs the runs: it chooses the fraction's documents
+(the same for every arm, and nested: a smaller fraction's are inside a larger one's) and seeds the GPT's init
+and batches, so the runs of one seed share their luck. A resample therefore draws seeds with replacement and
+uses the same ones for learned at every fraction and for the arm, then reads the effective data off the
+resampled means; the bounds hold at least 95% of the resampled values. Resamples off the swept range count as
+such: one where the arm beats learned at every fraction is beyond the largest fraction (so an upper bound
+there is unbounded: "≥ N times"), one where learned is already there at the smallest fraction counts as the
+smallest fraction (a lower bound there reads "at most"). Up to 4 seeds every resample is enumerated (3 seeds:
+27); beyond, 2,000 are drawn with a fixed seed. With 3 seeds the bootstrap sees only 10 distinct sets of
+seeds, and a bootstrap of so few tends to be too narrow: read the interval as the spread the seeds show, not a
+guarantee. One seed gives no interval (None).
 """
 
 from __future__ import annotations
@@ -25,11 +37,11 @@ from corpus.fraction import RARE_IN_FRACTION
 from study import format as fmt
 from study.compare_summary import EQUIVALENCE, FILE_SEEDS, INTERVAL_COVERS, TABLE_SEEDS, _stat, file_lines
 from study.plots import plot_differences, write_study
-from study.stats import ALPHA, equivalent_size, holm, paired_difference
+from study.stats import ALPHA, equivalent_size, equivalent_size_interval, holm, paired_difference
 from study.sources import TableSource
 from study.table_files import is_run_table
 
-DATASWEEP_FORMAT_VERSION = 1
+DATASWEEP_FORMAT_VERSION = 2  # 2: the effective data's bootstrap "interval"
 MEASURE = "test_loss_best_val"
 # the rare-target loss of the best-val state, the state whose test loss the study compares
 RARE, RARE_SHARE = "test_loss_rare_in_fraction_best_val", "rare_in_fraction_share"
@@ -84,15 +96,42 @@ def _families(arms, results: dict, baseline: str, margin: float) -> tuple[dict, 
     return holm(main), holm(rare)
 
 
-def effective_data(fractions: list[float], learned: list[float], loss: float, train_tokens: int,
-                   fraction: float) -> dict:
-    """Where learned's mean best-val test loss (at its ascending ``fractions``) comes down to ``loss``
-    (:func:`study.stats.equivalent_size`), with ``tokens`` (that fraction of the ``train_tokens``-token split)
+def _in_tokens(found: dict, train_tokens: int, fraction: float) -> dict:
+    """A ``{"value", "where"}`` fraction with ``tokens`` (that fraction of the ``train_tokens``-token split)
     and ``ratio`` (that fraction over the arm's own ``fraction``); both None beyond the largest fraction."""
-    found = equivalent_size(fractions, learned, loss)
     value = found["value"]
     return {**found, "tokens": None if value is None else value * train_tokens,
             "ratio": None if value is None else value / fraction}
+
+
+def effective_data(fractions: list[float], learned: list[list[float]], losses: list[float], train_tokens: int,
+                   fraction: float) -> dict:
+    """Where learned's mean best-val test loss (``learned[i]``: per seed at the ascending ``fractions[i]``)
+    comes down to the mean of the arm's ``losses`` (per seed, the same order; :func:`study.stats.equivalent_size`),
+    in tokens and as a ratio to the arm's ``fraction`` (:func:`_in_tokens`), with its bootstrap ``interval``
+    over the paired seeds (:func:`study.stats.equivalent_size_interval`, each end in tokens and as a ratio
+    too; None with one seed)."""
+    found = equivalent_size(fractions, [_mean(seeds) for seeds in learned], _mean(losses))
+    interval = equivalent_size_interval(fractions, learned, losses)
+    if interval is not None:
+        interval = {**interval, "low": _in_tokens(interval["low"], train_tokens, fraction),
+                    "high": _in_tokens(interval["high"], train_tokens, fraction)}
+    return {**_in_tokens(found, train_tokens, fraction), "interval": interval}
+
+
+def _learned_losses(results: dict, fractions: list[float]) -> list[list[float]]:
+    """learned's best-val test losses per seed at each of its ascending ``fractions``; ValueError when it ran
+    other seeds at one fraction than at the smallest (a bootstrap over seeds pairs them across fractions)."""
+    by_label = {fraction_text(f): runs for f, runs in results.items()}
+    seeds = [r["seed"] for r in by_label[fraction_text(fractions[0])]]
+    losses = []
+    for fraction in fractions:
+        runs = by_label[fraction_text(fraction)]
+        if [r["seed"] for r in runs] != seeds:
+            raise ValueError(f"learned ran seeds {[r['seed'] for r in runs]} at fraction {fraction_text(fraction)} "
+                             f"but {seeds} at {fraction_text(fractions[0])}; they do not pair")
+        losses.append([r[MEASURE] for r in runs])
+    return losses
 
 
 def _rare_cell(runs: list[dict], diff) -> dict:
@@ -123,15 +162,14 @@ def summarize_datasweep(settings, arms, fractions: list[float], results: dict, f
     baseline = arms[0].name
     fractions = [float(f) for f in fractions]
     main, rare = _families(arms, results, baseline, margin)
-    by_label = {fraction_text(f): runs for f, runs in results[baseline].items()}
-    learned = [_stat([r[MEASURE] for r in by_label[fraction_text(f)]])["mean"] for f in fractions]
+    learned = _learned_losses(results[baseline], fractions)
     rows = {}
     for arm in arms:
         cells = {}
         for label, (fraction, runs, _) in _paired_runs(results, arm.name, baseline).items():
             key = f"{arm.name}|{label}"
             effective = None if arm.name == baseline else effective_data(
-                fractions, learned, _stat([r[MEASURE] for r in runs])["mean"], train_tokens, fraction)
+                fractions, learned, [r[MEASURE] for r in runs], train_tokens, fraction)
             cells[label] = _cell(fraction, runs, main.get(key), rare.get(key), effective)
         rows[arm.name] = {"embedding": arm.fields.get("embedding"), "table": arm.table,
                           "table_data": arm.fields.get("table_data"), "fractions": cells}
@@ -184,17 +222,25 @@ def _table_lines(summary: dict) -> list[str]:
     return lines
 
 
-def _matches_at(found: dict | None) -> str:
-    """Where learned matches an arm: ``0.707 (707,107 tokens, 2.83x)``, ``≤ 1/16`` or ``beyond the largest
-    fraction``; :data:`study.format.MISSING` for the baseline."""
-    if found is None:
-        return fmt.MISSING
+def _point(found: dict) -> str:
+    """The effective data alone: ``0.707 (707,107 tokens, 2.83x)``, ``≤ 1/16`` or ``beyond the largest
+    fraction``."""
     if found["where"] == "beyond the largest":
         return "beyond the largest fraction"
     if found["where"] == "at or below the smallest":
         return f"≤ {fraction_text(found['value'])}"
     return (f"{fmt.number(found['value'], 3)} ({fmt.equivalent_size({'value': found['tokens'], 'where': 'inside'})}, "
             f"{fmt.number(found['ratio'], 2)}x)")
+
+
+def _matches_at(found: dict | None) -> str:
+    """Where learned matches an arm with the interval of the multiple: ``0.707 (707,107 tokens, 2.83x); 95% CI
+    1.90x to 4.10x``; :data:`study.format.MISSING` for the baseline. A summary written before the interval
+    (format 1), or of one seed, shows the point alone."""
+    if found is None:
+        return fmt.MISSING
+    interval = fmt.size_interval(found.get("interval"), lambda bound: f"{fmt.number(bound['ratio'], 2)}x")
+    return f"{_point(found)}; {interval}" if interval else _point(found)
 
 
 def render_datasweep(summary: dict) -> str:
@@ -214,7 +260,10 @@ def render_datasweep(summary: dict) -> str:
              "loss, interpolated on a log axis between its fractions, equals the arm's (in tokens, and as a "
              "multiple of the arm's own fraction); \"beyond the largest fraction\" when the arm beats "
              f"`{baseline}` at every size, \"≤ {summary['fraction_labels'][0]}\" when `{baseline}` is already "
-             "there at the smallest fraction.", *_table_lines(summary), "",
+             "there at the smallest fraction. The 95% interval of the multiple is a percentile bootstrap over "
+             f"seeds, paired (a resample of the seeds serves `{baseline}` at every fraction and the arm); "
+             "\"≥ Nx\" when its upper end lies beyond the largest fraction, \"≤ Nx\" for an end at or below the "
+             "smallest; none with one seed.", *_table_lines(summary), "",
              "| arm | fraction | GPT tokens | test loss (best val) | Δ vs learned [95% CI] | p (Holm) | "
              "p equiv. (Holm) | verdict | learned matches it at | rare share | Δ on rare |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -57,3 +57,31 @@ def equivalent_size(found: dict | None, unit: str = "tokens") -> str:
         return "beyond the largest"
     prefix = "≤ " if found["where"] == "at or below the smallest" else ""
     return f"{prefix}{found['value']:,.0f} {unit}".rstrip()
+
+
+def _bound(bound: dict, show) -> str:
+    """One end of an equivalent size's interval: ``show(bound)``, ``≤ ...`` when it is at or below the
+    smallest size, or ``beyond the largest``."""
+    if bound["where"] == "beyond the largest":
+        return "beyond the largest"
+    return ("≤ " if bound["where"] == "at or below the smallest" else "") + show(bound)
+
+
+def size_interval(interval: dict | None, show=lambda bound: f"{bound['value']:,.0f}") -> str:
+    """An equivalent size's bootstrap interval (:func:`study.stats.equivalent_size_interval`) as
+    ``95% CI 1,100,000 to 1,800,000``, each end written by ``show`` (given the bound's dict); ``95% CI ≥ a``
+    when the upper end is beyond the largest size (unbounded), ``95% CI ≤ a`` when both ends are at or below
+    the smallest, ``95% CI beyond the largest`` when both are beyond; empty without an interval (one seed)."""
+    if interval is None:
+        return ""
+    label = f"{interval['level']:.0%} CI"
+    low, high = interval["low"], interval["high"]
+    if low["where"] == "beyond the largest":  # so is the upper end
+        return f"{label} beyond the largest"
+    if high["where"] == "at or below the smallest":  # so is the lower end
+        return f"{label} {_bound(high, show)}"
+    if high["where"] == "beyond the largest":
+        if low["where"] == "inside":
+            return f"{label} ≥ {show(low)}"
+        return f"{label} {_bound(low, show)} to beyond the largest"
+    return f"{label} {_bound(low, show)} to {show(high)}"

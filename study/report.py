@@ -43,11 +43,25 @@ def evaluate_run_tables(run_dir: str | Path, **options) -> dict:
         except InputError as exc:
             raise InputError(f"{exc}; retrain it (`python -m pipelines.pretrain --run-dir {run_dir} --methods "
                              f"{path.stem} --force` with the options it was trained with) or delete it") from None
-        table, whole_words = whole_word_view(loaded)
+        table, whole_words = whole_word_view(loaded, whole_tokens(run_dir))
         results[path.stem] = evaluate_table(table, **options)
         if whole_words is not None:
             results[path.stem]["whole_words"] = whole_words
     return results
+
+
+def whole_tokens(run_dir: Path) -> dict[str, str] | None:
+    """For a run prepared with a tokenizer file: its tokens that are whole words, token -> word (the
+    benchmarks look words up through them); None for a word or BPE corpus."""
+    from corpus.prepared import PreparedCorpus
+
+    layout = RunLayout(run_dir)
+    if not layout.manifest.exists():
+        return None
+    prepared = PreparedCorpus.open(layout.corpus)
+    if prepared.tokenizer_name != "file":
+        return None
+    return {prepared.vocab.tokens[i]: word for i, word in prepared.whole_words().items()}
 
 
 def read_summary(path: Path, render_section) -> dict | None:
@@ -76,7 +90,7 @@ def neighbours_of_tables(run_dir: Path, methods: list[str], probes=PROBE_WORDS, 
 
     found = {}
     for method in methods:
-        table, _ = whole_word_view(EmbeddingTable.load(RunLayout(run_dir).table(method)))
+        table, _ = whole_word_view(EmbeddingTable.load(RunLayout(run_dir).table(method)), whole_tokens(run_dir))
         near = nearest_neighbours(table, [p for p in probes if p in table], k=k)
         found[method] = {w: [[x, round(s, 4)] for x, s in n] for w, n in near.items() if n is not None}
     return found

@@ -24,11 +24,14 @@ class TableSettings:
     ``x_max``: GloVe's x_max, checked against the run's GloVe table and used when one is pretrained here
     (None: the run's own, else :data:`study.table_configs.DEFAULT_X_MAX`); ``files``: the vector files users
     bring (:class:`study.table_files.TableFile`), each giving the arms ``NAME-init`` and ``NAME-frozen``;
-    ``width``: how a file of another width reaches d_model (``project`` or ``pca``, None: it must match)."""
+    ``width``: how a file of another width reaches d_model (``project`` or ``pca``, None: it must match);
+    ``subword``: how a word file's rows reach the tokens of a subword vocabulary that are not whole words
+    (``combine`` or ``random``, :mod:`vectors.subword`)."""
 
     x_max: float | None = None
     files: tuple = ()
     width: str | None = None
+    subword: str = "combine"
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,11 @@ def load_table(run_dir: Path, config) -> TableInput | None:
             path = Path(run_dir) / path  # a file arm's cached rows, named relative to the run directory
         if not path.is_file():
             raise InputError(f"no vector file {config.table}")
-        return TableInput(load_vectors(path, format="auto"), _file_record(path, run_dir))
+        table = load_vectors(path, format="auto")
+        record = _file_record(path, run_dir)
+        if isinstance(table.meta.get("subword"), dict):  # a word file on a subword vocabulary: rows by rule
+            record["subword"] = table.meta["subword"]
+        return TableInput(table, record)
     seed = config.trainer_seed
     path = table_path(RunLayout(run_dir), source, config.table, seed, config.fraction)
     if not path.is_file():

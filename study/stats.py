@@ -1,5 +1,6 @@
 """The statistics of the comparison: paired differences with t-intervals, Holm-adjusted verdicts, curve
-crossings.
+crossings, and where a baseline's curve reaches an arm's loss (an equivalent size) with a bootstrap interval
+over seeds.
 
 Seeds pair the runs: for one seed every variant sees the same batches, the same init of every weight but
 the token embedding, and tables pretrained with that seed, so the per-seed difference from the baseline
@@ -154,3 +155,94 @@ def equivalent_size(sizes: list[float], baseline_losses: list[float], loss: floa
             return {"value": float(math.exp(math.log(sizes[i - 1]) + t * (math.log(sizes[i]) - math.log(sizes[i - 1])))),
                     "where": "inside"}
     return {"value": None, "where": "beyond the largest"}
+
+
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_METHOD = ("percentile bootstrap over seeds, paired: each resample draws seeds with replacement and uses "
+                    "them for the baseline at every size and for the arm (every resample of the seeds when there "
+                    "are at most as many as the resamples asked for)")
+
+
+def resample_indices(seeds: int, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> np.ndarray:
+    """The seed indices of each bootstrap resample, one row each (``seeds`` columns).
+
+    When ``seeds ** seeds`` is at most ``resamples`` every resample is listed once (3 seeds: all 27), which is
+    the exact bootstrap distribution, each row equally likely, with no Monte Carlo noise; else ``resamples``
+    rows drawn with replacement by ``numpy.random.default_rng(seed)``, so a summary is the same every time."""
+    if seeds < 1 or resamples < 1:
+        raise ValueError(f"need at least one seed and one resample, got {seeds} and {resamples}")
+    if seeds ** seeds <= resamples:
+        # Row r is r written in base `seeds`: every tuple of seed indices exactly once.
+        digits = np.arange(seeds ** seeds)[:, None] // seeds ** np.arange(seeds)[None, ::-1]
+        return digits % seeds
+    return np.random.default_rng(seed).integers(0, seeds, size=(resamples, seeds))
+
+
+# Where a resample's equivalent size falls, ordered as its value is: at or below the smallest size (value: that
+# size, an upper bound), inside (interpolated), beyond the largest (no value: +inf).
+_SMALLEST, _INSIDE, _BEYOND = 0, 1, 2
+_WHERE = {_SMALLEST: "at or below the smallest", _INSIDE: "inside", _BEYOND: "beyond the largest"}
+
+
+def equivalent_sizes(sizes: list[float], baseline_means: np.ndarray,
+                     losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`equivalent_size` of many curves at once: row r of ``baseline_means`` (one column per ascending
+    size) against ``losses[r]``. Returns the values (the smallest size when at or below it, +inf beyond the
+    largest) and where each falls (``_SMALLEST``, ``_INSIDE``, ``_BEYOND``)."""
+    curves, losses = np.asarray(baseline_means, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+    log_sizes = np.log(np.asarray(sizes, dtype=np.float64))
+    reached = curves <= losses[:, None]
+    # The first size at which the curve has come down to the loss; len(sizes) when it never does.
+    first = np.where(reached.any(axis=1), reached.argmax(axis=1), len(sizes))
+    values = np.full(len(losses), np.inf)
+    where = np.full(len(losses), _BEYOND)
+    values[first == 0], where[first == 0] = float(sizes[0]), _SMALLEST
+    rows = np.nonzero((first > 0) & (first < len(sizes)))[0]
+    i = first[rows]
+    l0, l1 = curves[rows, i - 1], curves[rows, i]
+    t = (l0 - losses[rows]) / (l0 - l1)  # l0 > loss >= l1, so no division by zero
+    values[rows] = np.exp(log_sizes[i - 1] + t * (log_sizes[i] - log_sizes[i - 1]))
+    where[rows] = _INSIDE
+    return values, where
+
+
+def _bound(value: float, where: int) -> dict:
+    return {"value": None if where == _BEYOND else float(value), "where": _WHERE[int(where)]}
+
+
+def equivalent_size_interval(sizes: list[float], baseline_runs: list[list[float]], arm_runs: list[float],
+                             level: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
+                             indices: np.ndarray | None = None) -> dict | None:
+    """A ``level`` interval of :func:`equivalent_size` by a bootstrap over seeds; None with one seed.
+
+    ``baseline_runs[i]``: the baseline's loss per seed at ``sizes[i]`` (ascending), ``arm_runs``: the arm's
+    per seed, all in the same seed order. The runs are paired by seed (a seed gives every run the same
+    batches, init and data), so a resample draws seed indices once and uses them for every size of the baseline
+    and for the arm: luck that a seed brings to both sides stays paired, as in the point estimate. Each
+    resample's means give an equivalent size (+inf beyond the largest size; the smallest size when the
+    baseline is already there); the bounds are the k-th smallest and k-th largest of the R resampled values,
+    k = floor(R (1 - level) / 2), so at least ``level`` of the resamples lie within them.
+
+    Returns ``{"low", "high", "level", "resamples", "enumerated", "method"}`` (``enumerated``: every resample
+    was listed, the exact bootstrap), each bound ``{"value", "where"}`` as
+    :func:`equivalent_size` gives it: a low bound "at or below the smallest" means the interval reaches
+    down past the smallest size (value: that size, an upper bound of the end); a high bound "beyond the
+    largest" (value None) means the interval is unbounded above within the swept sizes. ``indices`` (rows
+    of seed indices) replaces :func:`resample_indices`, for tests."""
+    baseline = np.asarray(baseline_runs, dtype=np.float64)
+    arm = np.asarray(arm_runs, dtype=np.float64)
+    if baseline.ndim != 2 or baseline.shape[0] != len(sizes) or baseline.shape[1] != arm.shape[0] or arm.ndim != 1:
+        raise ValueError("one row of per-seed baseline losses per size, each as long as the arm's per-seed losses")
+    if not 0 < level < 1:
+        raise ValueError(f"the level must lie between 0 and 1, got {level}")
+    if arm.shape[0] < 2:
+        return None  # one seed: nothing to resample
+    rows = resample_indices(arm.shape[0], resamples, seed) if indices is None else np.asarray(indices)
+    enumerated = indices is None and arm.shape[0] ** arm.shape[0] <= resamples
+    values, where = equivalent_sizes(sizes, baseline[:, rows].mean(axis=2).T, arm[rows].mean(axis=1))
+    order = np.argsort(values, kind="stable")  # +inf (beyond) sorts last, the smallest size first
+    # The epsilon keeps a product that rounding left a hair under an integer from flooring one lower.
+    k = math.floor(len(rows) * (1 - level) / 2 + 1e-9)
+    low, high = order[k], order[len(rows) - 1 - k]
+    return {"low": _bound(values[low], where[low]), "high": _bound(values[high], where[high]),
+            "level": level, "resamples": len(rows), "enumerated": enumerated, "method": BOOTSTRAP_METHOD}

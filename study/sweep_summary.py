@@ -5,8 +5,18 @@ t-interval; the p-values of every (arm, budget) comparison are Holm-adjusted tog
 them, with the equivalence tests against the margin (better, worse, equivalent, inconclusive). Per arm, the
 **crossover**: the smallest swept budget from which on (at it and every larger budget) the Holm-adjusted
 verdict is no longer "better", so the pretrained table no longer shows an advantage; None when the advantage
-holds at the largest budget. Per arm and budget, the **effective budget**: the budget at which learned's
-mean test loss (interpolated on a log axis between the swept budgets) equals the arm's.
+holds at the largest budget. Per arm and budget, the **effective budget**: the budget at which learned's mean
+test loss (interpolated on a log axis between the swept budgets) equals the arm's, with a 95% interval
+(``interval``) from a percentile bootstrap over seeds (:func:`study.stats.equivalent_size_interval`): a
+resample draws seeds with replacement and uses the same ones for learned at every budget and for the arm,
+since a seed pairs their runs (the same init and batch order), and reads the effective budget off the
+resampled means; the bounds hold at least 95% of the resampled values. Resamples off the swept range count as
+such: one where the arm beats learned at every budget is beyond the largest budget (so an upper bound there is
+unbounded), one where learned is already there at the smallest budget counts as the smallest budget (a lower
+bound there reads "at most the smallest"). Up to 4 seeds every resample is enumerated (3 seeds: 27); beyond,
+2,000 are drawn with a fixed seed. With 3 seeds the bootstrap sees only 10 distinct sets of seeds, and a
+bootstrap of so few tends to be too narrow: read the interval as the spread the seeds show, not a guarantee.
+One seed gives no interval (None).
 """
 
 from __future__ import annotations
@@ -18,9 +28,11 @@ from study import format as fmt
 from study.compare_summary import EQUIVALENCE, FILE_SEEDS, INTERVAL_COVERS, TABLE_SEEDS, _stat, file_lines
 from study.plots import plot_differences, write_study
 from study.table_files import is_run_table
-from study.stats import ALPHA, BETTER, equivalent_size, holm, paired_difference
+from study.stats import ALPHA, BETTER, equivalent_size, equivalent_size_interval, holm, paired_difference
 
-SWEEP_FORMAT_VERSION = 2  # 2: equivalence margins, crossover from the adjusted verdicts, effective budgets
+# 2: equivalence margins, crossover from the adjusted verdicts, effective budgets; 3: the effective budget's
+# bootstrap "interval"
+SWEEP_FORMAT_VERSION = 3
 
 
 def crossover(budgets: list[int], verdicts: list[str]) -> int | None:
@@ -34,6 +46,23 @@ def crossover(budgets: list[int], verdicts: list[str]) -> int | None:
     return found
 
 
+def _seed_losses(runs: list[dict], seeds: list, what: str) -> list[float]:
+    """The runs' test losses in seed order; ValueError when they ran other seeds than ``seeds`` (learned's
+    at the smallest budget), as they would then not pair."""
+    if [r["seed"] for r in runs] != seeds:
+        raise ValueError(f"{what} ran seeds {[r['seed'] for r in runs]}, learned {seeds}; they do not pair")
+    return [r["test_loss"] for r in runs]
+
+
+def effective_budget(budgets: list[int], learned: list[list[float]], losses: list[float]) -> dict:
+    """Where learned's mean test loss (per seed at each ascending budget: ``learned[i]``) comes down to the
+    mean of the arm's ``losses`` (:func:`study.stats.equivalent_size`), with its bootstrap ``interval``
+    over the paired seeds (:func:`study.stats.equivalent_size_interval`; None with one seed)."""
+    means = [_stat(seeds)["mean"] for seeds in learned]
+    return {**equivalent_size(budgets, means, _stat(losses)["mean"]),
+            "interval": equivalent_size_interval(budgets, learned, losses)}
+
+
 def summarize_sweep(settings, arms, budgets: list[int], results: dict, facts: dict) -> dict:
     """The sweep as a JSON-ready dict (see the module doc): ``results[arm][budget]`` holds one result per
     seed; ``settings``: the study's :class:`study.settings.StudySettings`; ``facts``: ``train_tokens`` (of the
@@ -45,7 +74,8 @@ def summarize_sweep(settings, arms, budgets: list[int], results: dict, facts: di
     family = holm({f"{arm}|{b}": paired_difference([r["test_loss"] for r in results[arm][b]],
                                                    [r["test_loss"] for r in results[baseline][b]], margin=margin)
                    for arm in others for b in budgets})
-    learned = [_stat([r["test_loss"] for r in results[baseline][b]])["mean"] for b in budgets]
+    seed_order = [r["seed"] for r in results[baseline][budgets[0]]]
+    learned = [_seed_losses(results[baseline][b], seed_order, f"{baseline} at {b:,} tokens") for b in budgets]
     rows = {}
     for arm in arms:
         cells = {}
@@ -56,8 +86,8 @@ def summarize_sweep(settings, arms, budgets: list[int], results: dict, facts: di
                              "test_loss": _stat([r["test_loss"] for r in runs]),
                              "difference": diff.to_dict() if diff else None,
                              "verdict": diff.verdict if diff else None,
-                             "effective_budget": None if arm.name == baseline else equivalent_size(
-                                 budgets, learned, _stat([r["test_loss"] for r in runs])["mean"]),
+                             "effective_budget": None if arm.name == baseline else effective_budget(
+                                 budgets, learned, _seed_losses(runs, seed_order, f"{arm.name} at {b:,} tokens")),
                              "runs": [gpt_run_name(r["record"]["variant"], r["seed"]) for r in runs]}
         rows[arm.name] = {"embedding": arm.fields.get("embedding"), "table": arm.table, "budgets": cells,
                           "crossover": None if arm.name == baseline else
@@ -82,6 +112,19 @@ def summarize_sweep(settings, arms, budgets: list[int], results: dict, facts: di
     return summary
 
 
+INTERVAL_TEXT = ("Its 95% interval is a percentile bootstrap over seeds, paired (a resample of the seeds serves "
+                 "learned at every budget and the arm); \"≥ N\" when the upper end lies beyond the largest budget, "
+                 "\"≤ N\" for an end at or below the smallest; none with one seed.")
+
+
+def _matches_at(found: dict | None) -> str:
+    """The effective budget with its interval: ``1,341,206 tokens (95% CI 1,100,000 to 1,800,000)``; a
+    summary written before the interval (format 2) shows the budget alone."""
+    text = fmt.equivalent_size(found)
+    interval = fmt.size_interval(found and found.get("interval"))
+    return f"{text} ({interval})" if interval else text
+
+
 def render_sweep(summary: dict) -> str:
     model = summary["model"]
     lines = ["# Budget sweep", "",
@@ -94,7 +137,7 @@ def render_sweep(summary: dict) -> str:
              f"Verdicts use Holm-adjusted p-values ({summary['multiple_comparisons']}). {summary['equivalence']} "
              "The crossover is the smallest budget from which on no verdict is \"better\". \"Learned matches it "
              f"at\": the budget at which `{summary['baseline']}`'s mean test loss, interpolated on a log axis "
-             "between the swept budgets, equals the arm's.", "",
+             f"between the swept budgets, equals the arm's. {INTERVAL_TEXT}", "",
              "| arm | budget (tokens) | epochs | test loss | Δ vs baseline [95% CI] | p (Holm) | p equiv. (Holm) | "
              "verdict | learned matches it at |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -104,7 +147,7 @@ def render_sweep(summary: dict) -> str:
             lines.append(f"| {arm} | {int(b):,} | {fmt.number(cell['epochs'], 2)} | {fmt.format_mean_std(cell['test_loss'])} | "
                          f"{fmt.difference(diff)} | {fmt.p_value(diff)} | "
                          f"{fmt.p_value(diff, 'p_value_equivalence_holm')} | {fmt.text(cell['verdict'])} | "
-                         f"{fmt.equivalent_size(cell.get('effective_budget'))} |")
+                         f"{_matches_at(cell.get('effective_budget'))} |")
     lines += ["", "| arm | crossover |", "|---|---|"]
     for arm, row in summary["arms"].items():
         if arm != summary["baseline"]:

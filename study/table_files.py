@@ -11,6 +11,12 @@ A file whose width is not the GPT's d_model needs ``--table-width``: ``project``
 the file's width to d_model, as ``--project``) or ``pca`` (the found rows' principal components, the first
 d_model of them, computed once and cached; the rows are then rescaled like every table). A file has no seed:
 its arms use the same rows for every seed, so their intervals cover the GPT's randomness alone.
+
+On a subword vocabulary (``prepare --tokenizer bpe`` or ``--tokenizer FILE.json``) the file is read for the
+corpus's word list (``words.tsv``, the train split's words) and its rows reach the tokens by
+:mod:`vectors.subword`'s rule (``--subword-rows combine|random``, part of the cache key and so of the arm's
+table); the cached table holds every token, the ones left random marked untrained. :func:`coverage` reports
+the rows found by frequency band.
 """
 
 from __future__ import annotations
@@ -90,7 +96,8 @@ def locate(settings, prepared, file: TableFile, width: str | None) -> FileArm:
         raise InputError(f"--table-width must be one of {', '.join(TABLE_WIDTHS)}, got {width!r}")
     sha = known_sha256(settings.layout.table_files, file.path)
     pca = width == "pca"
-    key = prepared.content_hash[:16] + (f"-pca{settings.dim}" if pca else "")
+    key = prepared.content_hash[:16] + (f"-{settings.tables.subword}" if prepared.is_subword else "") + \
+        (f"-pca{settings.dim}" if pca else "")
     return FileArm(file, sha, f"table-files/{sha}/{key}.npz", width == "project", pca)
 
 
@@ -103,20 +110,50 @@ def cache_rows(settings, prepared, arm: FileArm):
     path = settings.run_dir / arm.table
     if path.is_file():
         table = EmbeddingTable.load(path)
+    elif prepared.is_subword:
+        table = _subword_table(arm, prepared, settings.tables.subword)
     else:
         specials = set(prepared.vocab.specials)
         table = load_for_vocab(arm.file.path, [w for w in prepared.vocab.tokens if w not in specials])
+    if not path.is_file():
         table = EmbeddingTable(table.words, table.matrix, dict(table.meta, sha256=arm.sha256, file=str(arm.file.path),
-                                                               file_dim=table.dim, corpus_hash=prepared.content_hash))
+                                                               file_dim=table.dim, corpus_hash=prepared.content_hash),
+                               table.trained_mask)
         check_width(arm, table.dim, settings.dim)
         if arm.pca:
             table = pca_table(table, settings.dim)
         table.save(path)
         _remember(settings.layout.table_files, arm)
-        settings.log(f"table file {arm.file.name}: {len(table):,} rows of the vocabulary found among "
-                     f"{table.meta['rows_scanned']:,} in {arm.file.path} (width {table.meta['file_dim']}) -> {path}")
+        subword = table.meta.get("subword")
+        found = (f"{subword['words_found']:,} of the corpus's {subword['words']:,} words found among "
+                 f"{table.meta['rows_scanned']:,} in {arm.file.path}; {subword['whole_word']:,} whole-word tokens, "
+                 f"{subword['combined']:,} combined" if subword else
+                 f"{len(table):,} rows of the vocabulary found among {table.meta['rows_scanned']:,} in {arm.file.path}")
+        settings.log(f"table file {arm.file.name}: {found} (width {table.meta['file_dim']}) -> {path}")
     check_width(arm, table.meta.get("file_dim", table.dim), settings.dim)
     return table
+
+
+def _subword_table(arm: FileArm, prepared, rule: str):
+    """A word file's rows on a subword vocabulary (:mod:`vectors.subword`): the corpus's word list is read
+    from the file (the casing rule of :func:`vectors.align.load_for_vocab`), then every token takes a row by
+    ``rule``; a table over every token, the random ones marked untrained. Meta gains ``subword``."""
+    from vectors import EmbeddingTable
+    from vectors.align import load_for_vocab
+    from vectors.subword import subword_rows
+
+    words, counts = prepared.word_list()
+    found = load_for_vocab(arm.file.path, words)
+    index = found.index
+    has_row = np.array([w in index for w in words], dtype=bool)
+    rows = np.zeros((len(words), found.dim), dtype=np.float32)  # (W, C)
+    rows[has_row] = found.matrix[[index[w] for w in np.asarray(words, dtype=object)[has_row]]]
+    vocab = prepared.vocab
+    made = subword_rows(len(vocab), prepared.word_pieces(words), counts, rows, has_row, rule,
+                        [vocab.index[s] for s in vocab.specials])
+    meta = dict(found.meta, subword={"rule": rule, "words": len(words), "words_found": int(has_row.sum()),
+                                     **made.counts()})
+    return EmbeddingTable(list(vocab.tokens), made.matrix, meta, made.found)
 
 
 def check_width(arm: FileArm, width: int, dim: int) -> None:
@@ -138,12 +175,14 @@ def pca_table(table, dim: int):
     from vectors import EmbeddingTable
 
     rows = np.asarray(table.matrix, dtype=np.float64)
-    centred = rows - rows.mean(axis=0)
-    _, singular, vt = np.linalg.svd(centred, full_matrices=False)  # (n, k), (k,), (k, width)
-    reduced = centred @ vt[:dim].T  # (n, dim)
+    trained = table.trained_mask  # fitted on the rows a file gave, never on untrained placeholders
+    centre = rows[trained].mean(axis=0)
+    _, singular, vt = np.linalg.svd(rows[trained] - centre, full_matrices=False)  # (n, k), (k,), (k, width)
+    reduced = (rows - centre) @ vt[:dim].T  # (N, dim)
+    reduced[~trained] = 0.0
     kept = float((singular[:dim] ** 2).sum() / max((singular ** 2).sum(), 1e-300))
     meta = dict(table.meta, pca={"from": table.dim, "to": dim, "variance_kept": kept})
-    return EmbeddingTable(table.words, reduced.astype(np.float32), meta)
+    return EmbeddingTable(table.words, reduced.astype(np.float32), meta, trained)
 
 
 def _remember(folder: Path, arm: FileArm) -> None:
@@ -160,18 +199,42 @@ def _remember(folder: Path, arm: FileArm) -> None:
     write_json(folder / INDEX, index)
 
 
+BANDS = ((0, 0), (1, 9), (10, 99), (100, 999), (1000, None))  # train counts, inclusive
+
+
+def band_label(low: int, high: int | None) -> str:
+    return f"{low:,}+" if high is None else f"{low:,}" if low == high else f"{low:,}-{high:,}"
+
+
 def coverage(prepared, table) -> dict:
-    """What the file's rows cover: vocabulary words (specials aside), and train and test tokens."""
-    rows = set(table.words)
-    found = np.array([w in rows for w in prepared.vocab.tokens], dtype=bool)  # (V,)
-    words = len(prepared.vocab) - len(prepared.vocab.specials)
+    """What the file's rows cover: vocabulary tokens (specials aside), and train and test tokens, in all and
+    by frequency band (a token's count in the train split: 0, 1-9, 10-99, 100-999, 1,000+; empty bands left
+    out). A row counts when the table holds it as trained (a subword token left random does not)."""
+    vocab = prepared.vocab
+    index, trained = table.index, table.trained_mask
+    found = np.array([w in index and bool(trained[index[w]]) for w in vocab.tokens], dtype=bool)  # (V,)
+    regular = ~np.isin(np.arange(len(vocab)), [vocab.index[s] for s in vocab.specials])  # (V,)
+    train_per_id = np.bincount(prepared.train_ids, minlength=len(vocab))  # == vocab.counts, from the ids
+    test_per_id = np.bincount(prepared.test_ids, minlength=len(vocab))
 
-    def share(ids) -> float:
-        ids = np.asarray(ids)
-        return float(found[ids].mean()) if len(ids) else 0.0
+    def shares(members: np.ndarray) -> dict:
+        train, test = train_per_id[members], test_per_id[members]
+        return {"vocab": int(members.sum()), "rows_found": int((found & members).sum()),
+                "vocab_share": float((found & members).sum() / max(members.sum(), 1)),
+                "train_token_share": float(train[found[members]].sum() / max(train.sum(), 1)),
+                "test_token_share": float(test[found[members]].sum() / max(test.sum(), 1))}
 
-    return {"rows_found": int(found.sum()), "vocab_share": float(found.sum() / max(words, 1)),
-            "train_token_share": share(prepared.train_ids), "test_token_share": share(prepared.test_ids)}
+    whole = shares(regular)
+    counts = np.asarray(vocab.counts)
+    bands = []
+    for low, high in BANDS:
+        members = regular & (counts >= low) & (counts <= (high if high is not None else counts.max()))
+        if members.any():
+            bands.append({"band": band_label(low, high), **shares(members)})
+    return {"rows_found": whole["rows_found"], "vocab_share": whole["vocab_share"],
+            "train_token_share": float(train_per_id[found].sum() / max(len(prepared.train_ids), 1)),
+            "test_token_share": float(test_per_id[found].sum() / max(len(prepared.test_ids), 1)),
+            "bands": bands}
 
 
 def describe(arm: FileArm, table, prepared) -> dict:
@@ -180,7 +243,7 @@ def describe(arm: FileArm, table, prepared) -> dict:
     return {"file": str(arm.file.path), "sha256": arm.sha256, "rows_scanned": meta.get("rows_scanned"),
             "width": meta.get("file_dim", table.dim), "table_width": "pca" if arm.pca else "project" if arm.project
             else None, "pca": meta.get("pca"), "exact": meta.get("exact"), "case_folded": meta.get("case_folded"),
-            **coverage(prepared, table)}
+            "subword": meta.get("subword"), **coverage(prepared, table)}
 
 
 def resolve_arms(settings, prepared, arms: list) -> tuple[list, dict]:

@@ -87,11 +87,22 @@ def test_effective_data_inside_beyond_and_at_the_smallest_by_hand():
         pytest.approx(math.sqrt(0.5))
     assert inside["tokens"] == pytest.approx(math.sqrt(0.5) * TRAIN_TOKENS)
     assert inside["ratio"] == pytest.approx(math.sqrt(0.5) / 0.25)
-    assert cells["1/2"]["effective_data"] == {"value": None, "where": "beyond the largest", "tokens": None,
-                                              "ratio": None}
+    beyond = cells["1/2"]["effective_data"]
+    assert beyond == {"value": None, "where": "beyond the largest", "tokens": None, "ratio": None,
+                      "interval": beyond["interval"]}
     smallest = cells["1"]["effective_data"]
     assert smallest["where"] == "at or below the smallest" and smallest["value"] == 0.25
     assert smallest["ratio"] == 0.25 and smallest["tokens"] == 0.25 * TRAIN_TOKENS
+    # Every arm here carries learned's own seed luck (NOISE), which a paired resample shifts on both sides
+    # alike: each interval collapses onto its point, censoring and all.
+    ends = inside["interval"]
+    for end in (ends["low"], ends["high"]):
+        assert end == {"value": pytest.approx(inside["value"]), "where": "inside",
+                       "tokens": pytest.approx(inside["tokens"]), "ratio": pytest.approx(inside["ratio"])}
+    assert beyond["interval"]["low"] == beyond["interval"]["high"] == {
+        "value": None, "where": "beyond the largest", "tokens": None, "ratio": None}
+    assert smallest["interval"]["low"] == smallest["interval"]["high"] == {
+        "value": 0.25, "where": "at or below the smallest", "tokens": 0.25 * TRAIN_TOKENS, "ratio": 0.25}
     assert summary["arms"]["learned"]["fractions"]["1/4"]["effective_data"] is None
     assert summary["arms"]["learned"]["fractions"]["1/4"]["difference"] is None
     # the cell's other numbers: mean GPT tokens over seeds (seeds choose different documents), the final loss
@@ -101,11 +112,61 @@ def test_effective_data_inside_beyond_and_at_the_smallest_by_hand():
     assert cell["best_val_step"] == [10, 11, 12] and cell["difference"]["mean"] == pytest.approx(-1.5)
     assert cell["runs"] == [f"glove-init@frac0.25/seed{s}" for s in range(3)] and cell["table_corpus"] is None
     text = render_datasweep(summary)
-    assert "0.707 (56,569 tokens, 2.83x)" in text
+    assert "0.707 (56,569 tokens, 2.83x); 95% CI 2.83x to 2.83x" in text
     assert "beyond the largest fraction" in text and "≤ 1/4" in text
     assert summary["measure"] == "test_loss_best_val" and summary["fraction_labels"] == ["1/4", "1/2", "1"]
     assert "tables it uses were pretrained with seed k" in summary["interval_covers"]
     assert "chooses the fraction's documents" in summary["interval_covers"]
+
+
+def test_effective_data_intervals_by_hand():
+    """learned's curve is 5, 4, 3 at 1/4, 1/2, 1 plus seed luck NOISE; each arm below is its own values plus
+    that luck, so a paired resample of 3 seeds moves the arm's mean m (of the values less luck) against an
+    unmoved curve, and the 27 resamples span m from the smallest value to the largest.
+    - at 1/4: 3.3, 3.5, 3.7, so m from 3.3 to 3.7, between 1/2 and 1: 0.5 * 2 ** (4 - m), from 0.5 * 2 ** 0.3
+      to 0.5 * 2 ** 0.7, 2 ** 1.3 = 2.46x to 2 ** 1.7 = 3.25x the arm's 1/4;
+    - at 1/2: 2.9, 3.5, 3.7: m = 2.9 beats learned at every fraction, so the upper end is unbounded; the low
+      end is 0.5 * 2 ** 0.3 = 0.616, 1.23x the arm's 1/2;
+    - at 1: 5.2, 4.5, 4.4: m = 5.2 is reached at the smallest fraction, so the low end is at most 1/4
+      (0.25x); m = 4.4 is at 0.25 * 2 ** 0.6 = 0.379 of the split, 0.38x the arm's 1."""
+    glove = arm("glove-init", table="glove")
+    values = {0.25: [3.3, 3.5, 3.7], 0.5: [2.9, 3.5, 3.7], 1.0: [5.2, 4.5, 4.4]}
+    results = {"learned": learned_results(),
+               "glove-init": {f: runs("glove-init", f, [v + n for v, n in zip(vs, NOISE)]) for f, vs in values.items()}}
+    summary = summarize([arm("learned"), glove], results)
+    cells = summary["arms"]["glove-init"]["fractions"]
+    quarter = cells["1/4"]["effective_data"]["interval"]
+    assert quarter["low"] == {"value": pytest.approx(0.5 * 2 ** 0.3), "where": "inside",
+                              "tokens": pytest.approx(0.5 * 2 ** 0.3 * TRAIN_TOKENS), "ratio": pytest.approx(2 ** 1.3)}
+    assert quarter["high"]["value"] == pytest.approx(0.5 * 2 ** 0.7)
+    assert quarter["high"]["ratio"] == pytest.approx(2 ** 1.7)
+    assert quarter["resamples"] == 27 and quarter["enumerated"] and quarter["level"] == 0.95
+    half = cells["1/2"]["effective_data"]["interval"]
+    assert half["low"]["ratio"] == pytest.approx(2 * 0.5 * 2 ** 0.3 / 1)
+    assert half["high"] == {"value": None, "where": "beyond the largest", "tokens": None, "ratio": None}
+    whole = cells["1"]["effective_data"]["interval"]
+    assert whole["low"] == {"value": 0.25, "where": "at or below the smallest", "tokens": 0.25 * TRAIN_TOKENS,
+                            "ratio": 0.25}
+    assert whole["high"]["ratio"] == pytest.approx(0.25 * 2 ** 0.6)
+    text = render_datasweep(summary)
+    assert "; 95% CI 2.46x to 3.25x |" in text and "; 95% CI ≥ 1.23x |" in text
+    assert "; 95% CI ≤ 0.25x to 0.38x |" in text
+    assert "percentile bootstrap over seeds, paired" in text
+
+
+def test_one_seed_has_no_interval_and_learned_must_run_the_same_seeds_everywhere():
+    glove = arm("glove-init", table="glove")
+    learned = {f: runs("learned", f, [LEARNED[f]]) for f in FRACTIONS}
+    results = {"learned": learned, "glove-init": {0.25: runs("glove-init", 0.25, [3.5])}}
+    one = summarize_datasweep(StudySettings(Path("run"), BASE, seeds=1), [arm("learned"), glove], FRACTIONS,
+                              results, facts())
+    found = one["arms"]["glove-init"]["fractions"]["1/4"]["effective_data"]
+    assert found["interval"] is None and found["ratio"] == pytest.approx(math.sqrt(0.5) / 0.25)
+    assert "| 0.707 (56,569 tokens, 2.83x) |" in render_datasweep(one)  # the point alone
+    results = {"learned": learned_results(), "glove-init": {0.25: runs("glove-init", 0.25, [3.4, 3.5, 3.6])}}
+    results["learned"][1.0].reverse()
+    with pytest.raises(ValueError, match="learned ran seeds \\[2, 1, 0\\] at fraction 1 .*do not pair"):
+        summarize([arm("learned"), glove], results)
 
 
 def test_verdicts_use_one_holm_family_over_every_arm_and_fraction():
@@ -196,7 +257,7 @@ def test_write_datasweep_writes_the_three_files(tmp_path):
     out = tmp_path / "datasweep"
     saved = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert saved == json.loads(json.dumps(summary))
-    assert saved["fractions"] == FRACTIONS and saved["baseline"] == "learned" and saved["format_version"] == 1
+    assert saved["fractions"] == FRACTIONS and saved["baseline"] == "learned" and saved["format_version"] == 2
     assert saved["table_corpus"]["source"] == "wikitext-103" and saved["epochs"] == 2.0
     for name, row in saved["arms"].items():
         for label, cell in row["fractions"].items():
@@ -230,6 +291,9 @@ def test_the_report_shows_the_data_sweep(tmp_path, monkeypatch):
     text = (run / "eval" / "report.md").read_text(encoding="utf-8")
     assert "## How much text is a table worth?" in text and "# Data sweep" not in text
     assert "| glove-init-transfer | 1/4 |" in text
+    # the report quotes the multiple's interval: the transfer arm less learned's seed luck is 4.01, 4.1, 3.89,
+    # so the resampled mean runs from 3.89 (2 * 2 ** 0.11 = 2.16x its 1/4) to 4.1 (2 ** 0.9 = 1.87x)
+    assert "; 95% CI 1.87x to 2.16x |" in text and "percentile bootstrap over seeds, paired" in text
     assert (run / "eval" / "datasweep.png").is_file()
     assert written["datasweep"] == json.loads(json.dumps(summary))
     assert json.loads((run / "eval" / "report.json").read_text())["datasweep"] == written["datasweep"]

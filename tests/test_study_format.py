@@ -2,7 +2,7 @@
 
 import pytest
 
-from study.format import MISSING, difference, equivalent_size, number, p_value, share, signed, text
+from study.format import MISSING, difference, equivalent_size, number, p_value, share, signed, size_interval, text
 from study.format import format_mean_std as mean_std
 
 
@@ -82,3 +82,28 @@ def test_equivalent_size():
     assert equivalent_size({"value": 2_500.6, "where": "inside"}, "documents") == "2,501 documents"
     assert equivalent_size({"value": 0.25 * 1e6, "where": "inside"}, "") == "250,000"  # no trailing space
     assert equivalent_size(None) == MISSING
+
+
+INSIDE, SMALLEST, BEYOND = "inside", "at or below the smallest", "beyond the largest"
+
+
+def interval(low, low_where, high, high_where, level=0.95):
+    return {"low": {"value": low, "where": low_where}, "high": {"value": high, "where": high_where},
+            "level": level}
+
+
+def test_size_interval_of_every_censoring():
+    assert size_interval(interval(1_100_000.4, INSIDE, 1_800_000.0, INSIDE)) == "95% CI 1,100,000 to 1,800,000"
+    assert size_interval(interval(1e6, INSIDE, None, BEYOND)) == "95% CI ≥ 1,000,000"  # unbounded above
+    assert size_interval(interval(4e5, SMALLEST, 9e5, INSIDE)) == "95% CI ≤ 400,000 to 900,000"
+    assert size_interval(interval(4e5, SMALLEST, None, BEYOND)) == "95% CI ≤ 400,000 to beyond the largest"
+    assert size_interval(interval(4e5, SMALLEST, 4e5, SMALLEST)) == "95% CI ≤ 400,000"
+    assert size_interval(interval(None, BEYOND, None, BEYOND)) == "95% CI beyond the largest"
+    assert size_interval(interval(2.0, INSIDE, 3.0, INSIDE, level=0.9)) == "90% CI 2 to 3"
+    assert size_interval(None) == ""  # one seed: nothing to show
+
+
+def test_size_interval_writes_each_end_as_asked():
+    ratio = {"low": {"value": 0.3, "where": INSIDE, "ratio": 1.2}, "high": {"value": None, "where": BEYOND,
+                                                                           "ratio": None}, "level": 0.95}
+    assert size_interval(ratio, lambda bound: f"{bound['ratio']:.2f}x") == "95% CI ≥ 1.20x"

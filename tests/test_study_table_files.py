@@ -182,3 +182,119 @@ def test_a_file_arm_in_the_budget_sweep_and_the_data_sweep(pretrained_run):
     assert len(list((pretrained_run / "table-files").rglob("*.npz"))) == 1  # read once, for every study
     unknown = run_cli("pipelines.sweep", "--run-dir", str(pretrained_run), "--arms", "other-init", *tiny, *files)
     assert_one_line_error(unknown)
+
+
+def test_a_cased_word_list_finds_an_uncased_file(tmp_path):
+    """A tokenizer file keeps the text's case, so its word list holds Paris: an uncased file's paris serves it,
+    while a word the file holds as it is takes its own row."""
+    path = tmp_path / "uncased.txt"
+    path.write_text("3 2\nparis 1 1\nlondon 2 2\nLondon 3 3\n")
+    found = load_for_vocab(path, ["Paris", "London", "Berlin"])
+    assert found.words == ["Paris", "London"] and found.matrix[:, 0].tolist() == [1.0, 3.0]
+    assert found.meta["exact"] == 1 and found.meta["case_folded"] == 1
+
+
+def test_coverage_by_frequency_band_by_hand():
+    from types import SimpleNamespace
+
+    from corpus.vocab import Vocab
+    from study.table_files import coverage
+
+    # ids 3..6: a (train count 1500), b (50), c (5), d (0); the table has a and c, and d as an untrained row
+    train = np.array([3] * 1500 + [4] * 50 + [5] * 5 + [2] * 45)
+    test = np.array([3] * 10 + [4] * 6 + [5] * 3 + [6] * 1)
+    vocab = Vocab(["<pad>", "<unk>", "<eos>", "a", "b", "c", "d"], np.bincount(train, minlength=7))
+    prepared = SimpleNamespace(vocab=vocab, train_ids=train, test_ids=test)
+    table = EmbeddingTable(["a", "c", "d"], np.ones((3, 2), np.float32), {}, np.array([True, True, False]))
+    got = coverage(prepared, table)
+    assert got["rows_found"] == 2 and got["vocab_share"] == 0.5
+    assert got["train_token_share"] == pytest.approx(1505 / 1600)  # the 45 <eos> count as uncovered tokens
+    assert got["test_token_share"] == pytest.approx(13 / 20)
+    bands = {b["band"]: b for b in got["bands"]}
+    assert list(bands) == ["0", "1-9", "10-99", "1,000+"]  # no token with a count of 100-999
+    assert bands["0"]["rows_found"] == 0 and bands["0"]["test_token_share"] == 0.0
+    assert bands["1-9"]["vocab_share"] == 1.0 and bands["10-99"]["vocab_share"] == 0.0
+    assert bands["1,000+"]["train_token_share"] == 1.0 and bands["10-99"]["test_token_share"] == 0.0
+
+
+def test_a_word_file_reaches_a_subword_vocabulary(tmp_path):
+    """A GPT on a tokenizer file's vocabulary (byte-level BPE): a whole-word token takes its word's row, the
+    summary says how many rows each rule gave, and ``--subword-rows random`` gives no combined row."""
+    from corpus import PreparedCorpus
+    from tests.test_corpus_tokenizer_file import byte_level_bpe, prepare
+    from vectors.formats import load_vectors
+
+    run = tmp_path / "run"
+    assert prepare(run, byte_level_bpe(tmp_path / "tokenizer.json")).returncode == 0
+    tiny = [a for i, a in enumerate(TINY) if "--tokens" not in TINY[max(0, i - 1):i + 1]]
+    result = run_cli("pipelines.sweep", "--run-dir", str(run), "--budgets", "256", "--arms", "fasttext-init", *tiny,
+                     "--table-file", f"fasttext={fasttext_path()}", "--table-width", "project")
+    assert result.returncode == 0, result.stderr
+    described = json.loads((run / "sweep" / "summary.json").read_text())["table_files"]["fasttext"]
+    prepared = PreparedCorpus.open(run / "corpus")
+    subword = described["subword"]
+    assert (f"{subword['words_found']:,} of the corpus's {subword['words']:,} words found among 1,762" in result.stdout
+            and f"{subword['whole_word']:,} whole-word tokens, {subword['combined']:,} combined" in result.stdout)
+    assert subword["rule"] == "combine" and subword["whole_word"] > 100 and subword["combined"] > 100
+    assert subword["whole_word"] + subword["combined"] + subword["random"] == len(prepared.vocab)
+    assert described["rows_found"] == subword["whole_word"] + subword["combined"]
+    assert "tokens are whole words and take their word's row" in (run / "sweep" / "summary.md").read_text()
+    [result_file] = list(run.glob("gpt/fasttext-init*/seed0/result.json"))
+    assert json.loads(result_file.read_text())["record"]["table"]["subword"] == subword  # the run's record too
+    [cached] = list((run / "table-files").rglob("*-combine.npz"))
+    table, words = EmbeddingTable.load(cached), load_vectors(fasttext_path())
+    the = prepared.vocab.index["Ġthe"]
+    assert np.array_equal(table.matrix[the], words.matrix[words.index["the"]])
+    assert not table.trained_mask[prepared.vocab.eos_id]
+    plain = StudySettings(run, GPTConfig(d_model=16, n_head=2), seeds=1, log=lambda m: None,
+                          tables=TableSettings(width="project", subword="random"))
+    arm = locate(plain, prepared, TableFile("fasttext", fasttext_path()), "project")
+    assert arm.table.endswith("-random.npz")
+    random_rows = cache_rows(plain, prepared, arm)
+    assert random_rows.meta["subword"]["combined"] == 0
+    assert random_rows.meta["subword"]["whole_word"] == subword["whole_word"]
+    assert np.array_equal(random_rows.matrix[the], table.matrix[the])
+
+
+CAPPED_READ = r"""
+import resource, sys
+import numpy as np
+from vectors.align import load_for_vocab
+
+path, size = sys.argv[1], int(sys.argv[2])
+with open("/proc/self/status") as status:
+    used = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+cap = used + 200 * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+try:
+    bytearray(size)  # the cap bites: the file's text cannot be held
+    sys.exit("the memory cap is too loose for this test")
+except MemoryError:
+    pass
+found = load_for_vocab(path, ["w7", "w123456", "w599999", "absent"])
+print(found.words, found.meta["rows_scanned"], float(found.matrix[0, 0]))
+"""
+
+
+def test_a_file_larger_than_the_memory_allowed_is_read_keeping_only_the_vocabularys_rows(tmp_path):
+    """A 300 MB vector file (gzip) read in a process whose address space may grow by 200 MB alone."""
+    import os
+    import subprocess
+    import sys
+
+    rows, width = 600_000, 100
+    tail = " " + " ".join(["0.123456"] * (width - 1)) + "\n"
+    path = tmp_path / "big.txt.gz"
+    with gzip.open(path, "wt", compresslevel=1) as handle:
+        handle.write(f"{rows} {width}\n")
+        for start in range(0, rows, 10_000):
+            handle.write("".join(f"w{i} {i}{tail}" for i in range(start, start + 10_000)))
+    size = rows * (len(tail) + 8)
+    assert size > 300 * 2**20
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-c", CAPPED_READ, str(path), str(size)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("] ")[1].split() == ["600000", "7.0"]
+    assert done.stdout.startswith("['w7', 'w123456', 'w599999']")

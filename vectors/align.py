@@ -135,21 +135,23 @@ def load_for_vocab(path, vocab_words: Sequence[str], format: str = "auto") -> Em
     follows the vocabulary, never the file), as a table whose words are vocabulary words.
 
     Casing rule (the one :func:`align_to_vocab` applies): a vocabulary word takes the file's row of the very
-    same word; failing that, the row of the first word in the file whose lower-case form is it (files list
-    words by falling frequency, so that is the most frequent casing: ``Paris`` for a lower-cased corpus's
-    ``paris``). Meta gains ``rows_scanned``, ``exact`` and ``case_folded`` (how many rows each rule gave).
+    same word; failing that, the row of the first word in the file whose lower-case form is the word's
+    lower-case form (files list words by falling frequency, so that is the most frequent casing: ``Paris`` for
+    a lower-cased corpus's ``paris``, and ``paris`` in an uncased file for a cased word list's ``Paris``).
+    Meta gains ``rows_scanned``, ``exact`` and ``case_folded`` (how many rows each rule gave).
     """
     from vectors.formats import load_vectors
 
     wanted = set(vocab_words)
-    table = load_vectors(path, format=format, keep=lambda w: w in wanted or w.lower() in wanted)
+    lowered = {w.lower() for w in wanted}
+    table = load_vectors(path, format=format, keep=lambda w: w in wanted or w.lower() in lowered)
     exact, folded = {}, {}
     for row, word in enumerate(table.words):
         if word in wanted:
             exact[word] = row
-        else:
-            folded.setdefault(word.lower(), row)
-    chosen = [(w, exact[w] if w in exact else folded[w]) for w in vocab_words if w in exact or w in folded]
+        folded.setdefault(word.lower(), row)
+    chosen = [(w, exact[w] if w in exact else folded[w.lower()]) for w in vocab_words
+              if w in exact or w.lower() in folded]
     meta = dict(table.meta, exact=sum(w in exact for w, _ in chosen),
                 case_folded=sum(w not in exact for w, _ in chosen))
     return table.subset([row for _, row in chosen], words=[w for w, _ in chosen], meta=meta)

@@ -200,15 +200,21 @@ class EmbeddingTable:
             raise InputError(f"{path}: {exc}") from None
 
 
-def whole_word_view(table):
-    """A BPE table (tokens ending in ``</w>`` close a word) as a table of its whole-word tokens only, with
-    the marker stripped, and how many there are; any other table as it is, with None."""
+def whole_word_view(table, whole: dict[str, str] | None = None):
+    """A subword table as a table of its whole-word tokens only, each named by its word, and how many there
+    are: ``whole`` maps token -> word (a tokenizer file's, :meth:`corpus.prepared.PreparedCorpus.whole_words`);
+    without it, tokens ending in ``</w>`` (this project's BPE) have the marker stripped. Any other table is
+    returned as it is, with None."""
     from corpus.bpe import WORD_END
 
-    rows = [i for i, word in enumerate(table.words) if word.endswith(WORD_END)]
+    if whole is not None:
+        rows = [i for i, word in enumerate(table.words) if word in whole]
+        words = [whole[table.words[i]] for i in rows]
+    else:
+        rows = [i for i, word in enumerate(table.words) if word.endswith(WORD_END)]
+        words = [table.words[i][: -len(WORD_END)] for i in rows]
     if not rows:
         return table, None
-    words = [table.words[i][: -len(WORD_END)] for i in rows]
     meta = dict(table.meta, whole_words_of=len(table))
     view = table.subset(rows, words=words, meta=meta)
     return view, {"whole_words": len(rows), "tokens": len(table)}

@@ -47,6 +47,13 @@ def _wait_for_checkpoint(run_dir: Path, process: subprocess.Popen) -> None:
         time.sleep(0.02)
 
 
+def _sigterm_pending(pid: int) -> bool:
+    """Whether SIGTERM waits on a (stopped) process, for it or its threads."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    masks = [int(line.split()[1], 16) for line in status.splitlines() if line.startswith(("SigPnd:", "ShdPnd:"))]
+    return any(mask & (1 << (signal.SIGTERM - 1)) for mask in masks)
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
@@ -179,7 +186,17 @@ def test_sigint_to_the_study_alone_stops_its_runs_in_flight_and_a_rerun_resumes_
     process = _start(run_dir)
     _wait_for_checkpoint(run_dir, process)
     workers = _workers(process.pid)
+    # Freeze the workers, so a busy machine cannot let the runs finish before the signal lands: a stopped
+    # worker keeps the SIGTERM the study sends it pending until it is continued.
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
     process.send_signal(signal.SIGINT)  # the study's process only, as `kill -INT pid` does; not its workers
+    deadline = time.monotonic() + 60
+    while not all(_sigterm_pending(pid) for pid in workers):
+        assert process.poll() is None and time.monotonic() < deadline, "the study did not stop its workers"
+        time.sleep(0.02)
+    for pid in workers:
+        os.kill(pid, signal.SIGCONT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "interrupted", stderr
     assert not list((run_dir / "gpt").rglob("result.json"))  # the runs in flight were stopped, not awaited

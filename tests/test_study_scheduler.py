@@ -29,8 +29,11 @@ def _results(run_dir: Path) -> dict:
 
 def _start(run_dir: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO))
+    # SIGINT as a terminal leaves it: a shell's background job (`make test &`) inherits it ignored, and the
+    # study would then never see the signal this test sends
     return subprocess.Popen([sys.executable, "-m", "pipelines.sweep", "--run-dir", str(run_dir), *SWEEP],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _workers(parent: int) -> list[int]:

@@ -164,10 +164,14 @@ def _tokenize_to_disk(sources, config: PrepareConfig, path: Path, progress: bool
                     buffer = []
         handle.write(np.asarray(buffer, dtype=np.int32).tobytes())
         bar.update(len(buffer))
+    _check_not_empty(sources, lengths)
+    return list(index), np.asarray(lengths, dtype=np.int64)
+
+
+def _check_not_empty(sources, lengths: list[int]) -> None:
     if not lengths:
         names = ", ".join(str(getattr(s, "path", "the default corpus")) for s in sources)
         raise InputError(f"corpus is empty: no text in {names}")
-    return list(index), np.asarray(lengths, dtype=np.int64)
 
 
 def _encode_to_disk(sources, config: PrepareConfig, tokenizer, path: Path, words_path: Path, progress: bool):
@@ -201,9 +205,7 @@ def _encode_to_disk(sources, config: PrepareConfig, tokenizer, path: Path, words
                     flush(batch)
                     batch = []
         flush(batch)
-    if not lengths:
-        names = ", ".join(str(getattr(s, "path", "the default corpus")) for s in sources)
-        raise InputError(f"corpus is empty: no text in {names}")
+    _check_not_empty(sources, lengths)
     return list(index), np.asarray(lengths, dtype=np.int64), np.asarray(word_lengths, dtype=np.int64)
 
 

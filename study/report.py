@@ -36,14 +36,14 @@ def evaluate_run_tables(run_dir: str | Path, **options) -> dict:
 
     directory = RunLayout(run_dir).tables(0)
     paths = sorted(directory.glob("*.npz")) if directory.is_dir() else []
-    results = {}
+    results, whole = {}, whole_tokens(run_dir) if paths else None  # one encoding of the word list for all
     for path in paths:
         try:
             loaded = EmbeddingTable.load(path)
         except InputError as exc:
             raise InputError(f"{exc}; retrain it (`python -m pipelines.pretrain --run-dir {run_dir} --methods "
                              f"{path.stem} --force` with the options it was trained with) or delete it") from None
-        table, whole_words = whole_word_view(loaded, whole_tokens(run_dir))
+        table, whole_words = whole_word_view(loaded, whole)
         results[path.stem] = evaluate_table(table, **options)
         if whole_words is not None:
             results[path.stem]["whole_words"] = whole_words
@@ -88,9 +88,9 @@ def neighbours_of_tables(run_dir: Path, methods: list[str], probes=PROBE_WORDS, 
     from vectors.evaluate import nearest_neighbours
     from vectors.table import EmbeddingTable, whole_word_view
 
-    found = {}
+    found, whole = {}, whole_tokens(run_dir) if methods else None
     for method in methods:
-        table, _ = whole_word_view(EmbeddingTable.load(RunLayout(run_dir).table(method)), whole_tokens(run_dir))
+        table, _ = whole_word_view(EmbeddingTable.load(RunLayout(run_dir).table(method)), whole)
         near = nearest_neighbours(table, [p for p in probes if p in table], k=k)
         found[method] = {w: [[x, round(s, 4)] for x, s in n] for w, n in near.items() if n is not None}
     return found

@@ -57,7 +57,7 @@ TABLE_FILES_ARG := $(foreach f,$(TABLE_FILES),--table-file $(f)) $(if $(TABLE_WI
 	$(if $(SUBWORD_ROWS),--subword-rows $(SUBWORD_ROWS))
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test prepare pretrain compare compare-positions sweep datasweep eval bench clean
+.PHONY: help install test prepare pretrain compare compare-positions sweep datasweep eval bench gpu-check clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -117,6 +117,13 @@ $(VENV)/.bench: $(STAMP)
 bench: $(VENV)/.bench ## Every stage's speed beside a peer measured in the same run (BENCH_CORPUS, GLOVE_DIR) -> runs/bench/bench.json
 	$(PY) -m pipelines.bench $(if $(BENCH_CORPUS),--bench-corpus $(BENCH_CORPUS)) \
 		$(if $(GLOVE_DIR),--glove-dir $(GLOVE_DIR)) $(THREADS_ARG) $(DEVICE_ARG)
+
+gpu-check: $(VENV)/.bench ## On a machine with CUDA (and a CUDA build of torch): the GPT tests on CUDA, the GPT bench, a smoke study
+	@$(PY) -c "import torch, sys; torch.cuda.is_available() or sys.exit('make gpu-check: torch sees no CUDA device here (no GPU, or a CPU build of torch: install a CUDA one, e.g. make install TORCH=torch); nothing was run')"
+	$(PY) -m pytest -q --device cuda tests/test_gpt_train.py tests/test_gpt_precision.py tests/test_gpt_fraction.py \
+		tests/test_gpt_positions.py tests/test_gpt_embedding.py
+	$(PY) -m pipelines.bench --only gpt --device cuda --out runs/gpu-check/bench.json
+	$(MAKE) compare FAST=1 RUN=gpu-check DEVICE=cuda
 
 clean: ## Remove runs/$(RUN) (the venv stays)
 	rm -rf $(RUN_DIR)

@@ -1,25 +1,29 @@
 """Training speed of the GPT in tokens per second, beside Hugging Face ``transformers``' GPT-2 of the same shape.
 
 Both are timed in the same process on random token ids at :data:`BENCH_CONFIG` (d_model 128, 4 layers, 4
-heads, context 128, batch 32, vocabulary 10k, fp32, no dropout), with the same optimizer step: AdamW
+heads, context 128, batch 32, vocabulary 10k, no dropout), with the same optimizer step: AdamW
 (fused where torch has it), gradient clipping at 1.0, then the update. Ours is our real training step
 (batches cut from a memory array, the chunked loss, our weight-decay groups); the peer is
 ``GPT2LMHeadModel`` (tied head, learned positions, GELU MLP of 4 x d_model: the same shape). Achieved
 GFLOP/s use the usual count of 6 x (parameters without the position table) + 12 x layers x d_model x
 context floating-point operations per trained token (forward and backward; the second term is attention).
 
+Ours runs at each ``--gpt-precisions`` (fp32, bf16: :mod:`gpt.train`), the peer in fp32; every system is
+timed ``--repeats`` times in turn, each timing after untimed warm-up steps whose seconds are kept apart.
 ``python -m pipelines.bench --only gpt`` prints both (the peer only where ``transformers`` is installed:
 ``pip install -e .[bench]``).
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import numpy as np
 import torch
 
 from base.cores import torch_threads
+from bench.timing import MIN_REPEATS, interleave
 from gpt.config import GPTConfig
 from gpt.data import batch_offsets, get_batch
 from gpt.model import GPT
@@ -35,34 +39,35 @@ def flops_per_token(parameters: int, config: GPTConfig) -> int:
     return 6 * parameters + 12 * config.n_layer * config.d_model * config.context
 
 
-def _timed(step, steps: int, warmup_steps: int, repeats: int, tokens_per_step: int, device: str) -> float:
-    """Best tokens/s of ``repeats`` timings of ``steps`` calls of ``step(i)`` after ``warmup_steps``."""
-    best, i = 0.0, 0
-    for _ in range(repeats):
-        for k in range(warmup_steps + steps):
-            if k == warmup_steps:
-                if device.startswith("cuda"):
-                    torch.cuda.synchronize()
-                started = time.perf_counter()
-            step(i)
-            i += 1
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        best = max(best, steps * tokens_per_step / (time.perf_counter() - started))
-        warmup_steps = 1
-    return best
+def _timed(step, steps: int, warmup_steps: int, tokens_per_step: int, device: str) -> tuple[float, float]:
+    """``(tokens/s, warm-up seconds)`` of ``steps`` calls of ``step(i)`` timed after ``warmup_steps`` untimed
+    ones (first calls: allocation, kernel selection, compiling), whose seconds are returned apart."""
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    started = time.perf_counter()
+    for i in range(warmup_steps):
+        step(i)
+    sync()
+    warmup = time.perf_counter() - started
+    started = time.perf_counter()
+    for i in range(warmup_steps, warmup_steps + steps):
+        step(i)
+    sync()
+    return steps * tokens_per_step / (time.perf_counter() - started), warmup
 
 
-def _figures(speed: float, parameters: int, config: GPTConfig) -> dict:
-    """The figures of one system: tokens/s, parameters (without the position table) and GFLOP/s."""
-    return {"tokens_per_second": speed, "parameters": parameters,
+def _figures(speed: float, warmup: float, parameters: int, config: GPTConfig) -> dict:
+    """The figures of one timing: tokens/s, warm-up seconds, parameters (without the position table) and
+    GFLOP/s."""
+    return {"tokens_per_second": speed, "warmup_seconds": warmup, "parameters": parameters,
             "gflops": speed * flops_per_token(parameters, config) / 1e9}
 
 
 def tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_VOCAB, steps: int = 20,
                       warmup_steps: int = 3, threads: int | None = 2, device: str = "cpu",
-                      repeats: int = 1) -> dict:
-    """Our training step: ``{"tokens_per_second", "parameters", "gflops"}`` (the best of ``repeats``)."""
+                      compile: bool = False) -> dict:
+    """One timing of our training step at ``config`` (its ``precision`` too; ``compile``: the model
+    torch.compiled as ``train_gpt --compile`` does, its compile time in the warm-up): ``{"tokens_per_second",
+    "warmup_seconds", "parameters", "gflops"}``."""
     with torch_threads(threads):
         ids = np.random.default_rng(0).integers(0, vocab_size, size=1_000_000, dtype=np.int32)
         model = GPT(config, vocab_size)
@@ -70,22 +75,23 @@ def tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_
         model.to(device)
         model.train()
         optimizer = make_optimizer(model, config)
-        stepper = Stepper(model, optimizer, device)
+        stepper = Stepper(model, optimizer, device, step_model=torch.compile(model) if compile else None)
 
         def step(i: int) -> None:
             x, y = get_batch(ids, batch_offsets(0, i, len(ids), config.context, config.batch_size),
                              config.context, device)
             stepper.step(x, y, lr_at(config, i), config.grad_clip)
 
-        speed = _timed(step, steps, warmup_steps, repeats, config.tokens_per_step, device)
+        speed, warmup = _timed(step, steps, warmup_steps, config.tokens_per_step, device)
         parameters = sum(p.numel() for name, p in model.named_parameters() if not name.startswith("pos."))
-        return _figures(speed, parameters, config)
+        return _figures(speed, warmup, parameters, config)
 
 
 def transformers_tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_VOCAB,
                                    steps: int = 20, warmup_steps: int = 3, threads: int | None = 2,
-                                   device: str = "cpu", repeats: int = 1) -> dict:
-    """``transformers.GPT2LMHeadModel`` of the same shape, same optimizer step; ImportError without it."""
+                                   device: str = "cpu") -> dict:
+    """One timing of ``transformers.GPT2LMHeadModel`` of the same shape, same optimizer step (fp32);
+    ImportError without it."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
     with torch_threads(threads):
@@ -113,29 +119,51 @@ def transformers_tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size:
             optimizer.step()
 
         # the same B x T tokens through the model per step as ours (its loss shifts them, so T - 1 targets)
-        speed = _timed(step, steps, warmup_steps, repeats, config.tokens_per_step, device)
+        speed, warmup = _timed(step, steps, warmup_steps, config.tokens_per_step, device)
         parameters = sum(p.numel() for name, p in model.named_parameters() if ".wpe." not in name)
-        return _figures(speed, parameters, config)
+        return _figures(speed, warmup, parameters, config)
 
 
-def bench_gpt(threads: int = 2, device: str = "cpu", repeats: int = 3, steps: int = 20) -> dict:
-    """Ours and the peer (None without ``transformers``) at the bench config, alternating per repeat so
-    both see the same load; the best of ``repeats`` each."""
+def _peer_installed() -> bool:
     import importlib
 
     try:
         importlib.import_module("transformers.models.gpt2")
-        installed = True
+        return True
     except (ImportError, RuntimeError):  # absent, or a build that does not fit this torch
-        installed = False
-    ours, peer = [], []
-    for _ in range(repeats):
-        ours.append(tokens_per_second(threads=threads, device=device, steps=steps))
-        if installed:
-            peer.append(transformers_tokens_per_second(threads=threads, device=device, steps=steps))
-    best = lambda runs: max(runs, key=lambda r: r["tokens_per_second"]) if runs else None  # noqa: E731
+        return False
+
+
+def _gathered(timings: list[dict], config: GPTConfig) -> dict:
+    """Every timing of one system: tokens/s of each (the median is the figure), the warm-up seconds of the
+    first (the coldest) and GFLOP/s at the median."""
+    speeds = [t["tokens_per_second"] for t in timings]
+    median = statistics.median(speeds)
+    return {"tokens_per_second": speeds, "warmup_seconds": timings[0]["warmup_seconds"],
+            "parameters": timings[0]["parameters"],
+            "gflops": median * flops_per_token(timings[0]["parameters"], config) / 1e9}
+
+
+def bench_gpt(threads: int = 2, device: str = "cpu", repeats: int = MIN_REPEATS, steps: int = 20,
+              precisions=("fp32",), compiled: bool = False, log=None) -> dict:
+    """Ours at each of ``precisions`` (with ``compiled``, also each torch.compiled: ``"bf16 compiled"``) and
+    the peer (None without ``transformers``) at the bench config, called in turn for ``repeats`` rounds
+    (:func:`bench.timing.interleave`) so that all see the same load. ``{"ours": {name: figures}, "peer":
+    figures | None, ...}``, figures holding every timing."""
     c = BENCH_CONFIG
-    return {"ours": best(ours), "peer": best(peer), "peer_name": "transformers GPT2LMHeadModel",
+    systems = {}
+    for precision in precisions:
+        for compile_ in (False, True) if compiled else (False,):
+            systems[precision + " compiled" * compile_] = (
+                lambda _, p=precision, k=compile_: tokens_per_second(c.replace(precision=p), threads=threads,
+                                                                     device=device, steps=steps, compile=k))
+    ours = list(systems)
+    if _peer_installed():
+        systems["peer"] = lambda _: transformers_tokens_per_second(threads=threads, device=device, steps=steps)
+    runs = interleave(systems, repeats, log=log)
+    return {"ours": {name: _gathered(runs[name], c) for name in ours},
+            "peer": _gathered(runs["peer"], c) if "peer" in runs else None,
+            "peer_name": "transformers GPT2LMHeadModel",
             "settings": {"d_model": c.d_model, "n_layer": c.n_layer, "n_head": c.n_head, "context": c.context,
-                         "batch_size": c.batch_size, "vocab_size": BENCH_VOCAB, "dtype": "float32",
-                         "threads": threads, "device": device, "steps": steps, "repeats": repeats}}
+                         "batch_size": c.batch_size, "vocab_size": BENCH_VOCAB, "threads": threads,
+                         "device": device, "steps": steps, "repeats": repeats}}

@@ -19,55 +19,70 @@ import tempfile
 from pathlib import Path
 
 from bench.quality import SCORES
+from bench.timing import MIN_REPEATS, interleave, ratio, spread
 
 PARTS = ("prepare", "w2v", "glove", "analogies", "gpt", "study")
 W2V_METHODS = ("cbow", "skipgram")
 DEFAULT_OUT = Path("runs/bench/bench.json")
 
 
-def _row(stage: str, unit: str, ours: float, peer: float | None, peer_name: str, settings: dict,
-         quality: dict | None = None, **extra) -> dict:
-    """One line of the table: a higher figure is better for every unit but seconds."""
-    if peer is None:
-        ratio = None
-    else:
-        ratio = peer / ours if unit == "s" else ours / peer
-    return {"stage": stage, "unit": unit, "ours": ours, "peer": peer, "peer_name": peer_name, "ratio": ratio,
-            "settings": settings, "quality": quality, **extra}
+def _row(stage: str, unit: str, ours, peer, peer_name: str, settings: dict, quality: dict | None = None,
+         **extra) -> dict:
+    """One line of the table: ``ours`` and ``peer`` are a figure or the list of its timings (None: no peer).
+
+    The row holds each one's median (``ours``, ``peer``), min, max and every timing (``ours_runs``); the
+    ratio is the ratio of the medians, and a higher figure is better for every unit but seconds."""
+    ours_spread = spread(ours if isinstance(ours, (list, tuple)) else [ours])
+    peer_spread = None if peer is None else spread(peer if isinstance(peer, (list, tuple)) else [peer])
+    row = {"stage": stage, "unit": unit, "ours": ours_spread["median"],
+           "peer": None if peer_spread is None else peer_spread["median"], "peer_name": peer_name,
+           "ratio": ratio(ours_spread, peer_spread, unit), "settings": settings, "quality": quality}
+    for name, found in (("ours", ours_spread), ("peer", peer_spread)):
+        row.update({f"{name}_min": found and found["min"], f"{name}_max": found and found["max"],
+                    f"{name}_runs": found and found["values"]})
+    return {**row, **extra}
 
 
-def bench_prepare_part(text: Path) -> list[dict]:
-    """Prepare's tokens/s and peak memory on the bench text repeated to 20M and 40M tokens (no peer)."""
+def bench_prepare_part(text: Path, repeats: int = MIN_REPEATS, log=print) -> list[dict]:
+    """Prepare's tokens/s and peak memory on the bench text repeated to 20M and 40M tokens (no peer),
+    each size ``repeats`` times in turn."""
     from bench.prepare import bench_prepare
 
+    rounds = interleave({"prepare": lambda _: bench_prepare(text, targets=(20_000_000, 40_000_000))}, repeats,
+                        log=log)["prepare"]
     rows = []
-    for r in bench_prepare(text, targets=(20_000_000, 40_000_000)):
-        rows.append(_row(f"prepare {r['tokens'] / 1e6:.0f}M tokens", "tokens/s", r["tokens_per_second"], None,
-                         "none", {"tokenizer": "word", "min_count": 5}, peak_rss_mb=r["peak_rss_mb"],
-                         tokens=r["tokens"], seconds=r["seconds"]))
+    for i, first in enumerate(rounds[0]):
+        runs = [sizes[i] for sizes in rounds]
+        rows.append(_row(f"prepare {first['tokens'] / 1e6:.0f}M tokens", "tokens/s",
+                         [r["tokens_per_second"] for r in runs], None, "none", {"tokenizer": "word", "min_count": 5},
+                         peak_rss_mb=max(r["peak_rss_mb"] for r in runs), tokens=first["tokens"],
+                         seconds=[r["seconds"] for r in runs]))
     return rows
 
 
-def bench_w2v_part(prepared, threads: int, seeds=(1, 2, 3), dim: int = 100, epochs: int = 5,
+def bench_w2v_part(prepared, threads: int, seeds=(1, 2, 3, 4, 5), dim: int = 100, epochs: int = 5,
                    methods=W2V_METHODS, noise_window: bool = False, log=print) -> list[dict]:
-    """A row per method (median words/s over ``seeds`` against gensim's); with ``noise_window`` skip-gram
-    also runs with noise words shared across a centre's window (a row of its own, against the same gensim
-    runs), and each method's quality bands are printed."""
+    """A row per method: words/s of every seed (ours and gensim's alternating, seed by seed; the median is
+    the figure), after a warm-up run that compiles or loads the kernels (``warmup_seconds``, apart); with
+    ``noise_window`` skip-gram also runs with noise words shared across a centre's window (a row of its own,
+    against the same gensim runs), and each method's quality bands are printed."""
     from bench.word2vec import NOISE_WINDOW, compare, format_report
 
     rows = []
     for method in methods:
         variants = {"ours": {}, **(NOISE_WINDOW if noise_window and method == "skipgram" else {})}
         result = compare(prepared, method, seeds, threads, dim, epochs, variants=variants, log=log)
+        gensim = [r["words_per_second"] for r in result["runs"]["gensim"]]
         for name, system in result["systems"].items():
             overrides = variants[name]
             quality = {"ours": {k: q["ours"] for k, q in system["quality"].items()},
                        "peer": {k: q["gensim"] for k, q in system["quality"].items()}}
             rows.append(_row(method + "".join(f" {k}={v}" for k, v in overrides.items()), "words/s",
-                             system["speed"]["ours"], system["speed"]["gensim"], "gensim",
+                             [r["words_per_second"] for r in result["runs"][name]], gensim, "gensim",
                              {"dim": dim, "epochs": epochs, "window": 5, "negative": 5, "threads": threads,
                               "seeds": list(seeds), "figure": "median over seeds", **overrides}, quality,
-                             corpus_tokens=len(prepared.train_ids), vocab_match=result["vocab_match"]))
+                             corpus_tokens=len(prepared.train_ids), vocab_match=result["vocab_match"],
+                             warmup_seconds=result["warmup_seconds"][name]))
         if noise_window:
             for line in format_report(result):
                 log(line)
@@ -76,10 +91,11 @@ def bench_w2v_part(prepared, threads: int, seeds=(1, 2, 3), dim: int = 100, epoc
 
 def bench_glove_part(prepared, threads: int, glove_dir: Path | None, work: Path, dim: int = 100,
                      window: int = 10, x_max: float = 10.0, epochs: int = 15, random_baseline: bool = False,
-                     log=print) -> list[dict]:
+                     repeats: int = MIN_REPEATS, log=print) -> list[dict]:
     """Counting (tokens/s) and training (entries/s) rows against Stanford GloVe's programs (skipped without
-    ``glove_dir``); with ``random_baseline`` the training row's quality also holds random vectors' scores."""
-    from bench.glove import bench_count
+    ``glove_dir``), ours and theirs alternating for ``repeats`` rounds after a warm-up count that compiles
+    our kernels; with ``random_baseline`` the training row's quality also holds random vectors' scores."""
+    from bench.glove import bench_count, warm_up
     from bench.quality import evaluate, random_like
     from bench.stanford import find_programs, run_stanford
     from glove.config import GloveConfig
@@ -87,74 +103,93 @@ def bench_glove_part(prepared, threads: int, glove_dir: Path | None, work: Path,
     from vectors.formats import load_vectors
 
     programs = find_programs(glove_dir) if glove_dir is not None else None
-    count = bench_count(prepared, window=window, threads=threads)
-    table = train(prepared, GloveConfig(dim=dim, window=window, x_max=x_max, epochs=epochs, threads=threads),
-                  progress=False)
-    ours_quality = evaluate(table)
-    settings = {"dim": dim, "window": window, "x_max": x_max, "epochs": epochs, "threads": threads}
-    peer = None
+    min_count = int(prepared.config.get("min_count", 5))
+    config = GloveConfig(dim=dim, window=window, x_max=x_max, epochs=epochs, threads=threads)
+    warmup_seconds = warm_up(prepared, window=window, threads=threads)
+    systems = {"count": lambda _: bench_count(prepared, window=window, threads=threads, repeats=1),
+               "train": lambda _: train(prepared, config, progress=False)}
     if programs is not None:
-        min_count = int(prepared.config.get("min_count", 5))
-        peer = run_stanford(programs, prepared, work / "stanford", min_count=min_count, window=window, dim=dim,
-                            x_max=x_max, epochs=epochs, threads=threads)
-        peer["quality"] = evaluate(load_vectors(peer["vectors"], format="glove"))
+        systems["stanford"] = lambda _: run_stanford(programs, prepared, work / "stanford", min_count=min_count,
+                                                     window=window, dim=dim, x_max=x_max, epochs=epochs,
+                                                     threads=threads)
     else:
         log("  Stanford GloVe: skipped (set GLOVE_DIR to a build of it to measure it here)")
-    name = "Stanford GloVe" if peer else "Stanford GloVe (skipped: no GLOVE_DIR)"
-    quality = {"ours": ours_quality, "peer": peer["quality"] if peer else None}
+    runs = interleave(systems, repeats)
+    counts, tables, peers = runs["count"], runs["train"], runs.get("stanford")
+    ours_quality = evaluate(tables[-1])
+    settings = {"dim": dim, "window": window, "x_max": x_max, "epochs": epochs, "threads": threads}
+    peer_quality = evaluate(load_vectors(peers[-1]["vectors"], format="glove")) if peers else None
+    name = "Stanford GloVe" if peers else "Stanford GloVe (skipped: no GLOVE_DIR)"
+    quality = {"ours": ours_quality, "peer": peer_quality}
     if random_baseline:
-        quality["random"] = evaluate(random_like(table))
+        quality["random"] = evaluate(random_like(tables[-1]))
         log("  random vectors of the same shape and scale: " + " ".join(
             f"{k}={quality['random'][k]:.3f}" for k in SCORES))
+    peer_of = lambda key: [p[key] for p in peers] if peers else None  # noqa: E731
     return [
-        _row("glove counting", "tokens/s", count["count_tokens_per_second"],
-             peer["count_tokens_per_second"] if peer else None, name, dict(settings, peer_counting=
-                                                                          "vocab_count + cooccur + shuffle"),
-             nonzeros=count["nonzeros"], peer_nonzeros=peer["nonzeros"] if peer else None,
-             corpus_tokens=count["tokens"]),
-        _row("glove training", "entries/s", table.meta["entries_per_second"],
-             peer["entries_per_second"] if peer else None, name, settings, quality,
-             train_seconds=table.meta["train_seconds"], peer_train_seconds=peer["train_seconds"] if peer else None),
+        _row("glove counting", "tokens/s", [c["count_tokens_per_second"] for c in counts],
+             peer_of("count_tokens_per_second"), name,
+             dict(settings, peer_counting="vocab_count + cooccur + shuffle"), nonzeros=counts[0]["nonzeros"],
+             peer_nonzeros=peers[0]["nonzeros"] if peers else None, corpus_tokens=counts[0]["tokens"],
+             warmup_seconds=warmup_seconds),
+        _row("glove training", "entries/s", [t.meta["entries_per_second"] for t in tables],
+             peer_of("entries_per_second"), name, settings, quality,
+             train_seconds=[t.meta["train_seconds"] for t in tables], peer_train_seconds=peer_of("train_seconds")),
     ]
 
 
-def bench_analogies_part() -> list[dict]:
-    """Seconds of our analogy evaluation against gensim's on a 30,000-word synthetic table."""
-    from bench.analogies import bench_analogies
+def bench_analogies_part(repeats: int = MIN_REPEATS, log=print) -> list[dict]:
+    """Seconds of our analogy evaluation against gensim's on a 30,000-word synthetic table, the two
+    alternating for ``repeats`` rounds."""
+    from bench.analogies import bench_analogies, synthetic_analogy_table
 
-    r = bench_analogies()
-    return [_row("analogy evaluation", "s", r["ours_seconds"], r["gensim_seconds"], "gensim",
-                 {"questions": r["questions"], "words": r["words"], "dim": r["dim"], "restrict_vocab": 30000},
+    table = synthetic_analogy_table()
+    runs = interleave({"analogies": lambda _: bench_analogies(table)}, repeats, log=log)["analogies"]
+    r = runs[0]
+    return [_row("analogy evaluation", "s", [x["ours_seconds"] for x in runs], [x["gensim_seconds"] for x in runs],
+                 "gensim", {"questions": r["questions"], "words": r["words"], "dim": r["dim"], "restrict_vocab": 30000},
                  {"ours": {"accuracy": r["accuracy"]}, "peer": {"accuracy": r["gensim_accuracy"]}},
-                 equal=r["equal"])]
+                 equal=all(x["equal"] for x in runs))]
 
 
-def bench_gpt_part(threads: int, device: str, steps: int = 20, repeats: int = 3, log=print) -> list[dict]:
-    """GPT training tokens/s against transformers' GPT-2 of the same shape (no peer figure without it)."""
+def bench_gpt_part(threads: int, device: str, steps: int = 20, repeats: int = MIN_REPEATS,
+                   precisions=("fp32",), compiled: bool = False, log=print) -> list[dict]:
+    """GPT training tokens/s at each precision (``compiled``: also torch.compiled) against transformers'
+    GPT-2 of the same shape (fp32; no peer figure without it), alternating ours and the peer for ``repeats``
+    rounds."""
     from bench.gpt import bench_gpt
 
-    r = bench_gpt(threads=threads, device=device, repeats=repeats, steps=steps)
-    if r["peer"] is None:
-        log("  transformers: not installed (pip install -e .[bench]); no peer figure")
+    r = bench_gpt(threads=threads, device=device, repeats=repeats, steps=steps, precisions=precisions,
+                  compiled=compiled, log=log)
     peer = r["peer"]
-    return [_row("gpt training", "tokens/s", r["ours"]["tokens_per_second"],
-                 peer["tokens_per_second"] if peer else None, r["peer_name"] if peer else "none installed",
-                 r["settings"], gflops=r["ours"]["gflops"], peer_gflops=peer["gflops"] if peer else None,
-                 parameters=r["ours"]["parameters"], peer_parameters=peer["parameters"] if peer else None)]
+    if peer is None:
+        log("  transformers: not installed (pip install -e .[bench]); no peer figure")
+    rows = []
+    for name, ours in r["ours"].items():
+        precision, _, compiled_ = name.partition(" ")
+        rows.append(_row(f"gpt training {name}", "tokens/s", ours["tokens_per_second"],
+                         peer["tokens_per_second"] if peer else None,
+                         r["peer_name"] + " fp32" if peer else "none installed",
+                         dict(r["settings"], precision=precision, compile=bool(compiled_)), gflops=ours["gflops"],
+                         peer_gflops=peer["gflops"] if peer else None, parameters=ours["parameters"],
+                         peer_parameters=peer["parameters"] if peer else None,
+                         warmup_seconds=ours["warmup_seconds"]))
+    return rows
 
 
-def bench_study_part(work: Path, device: str, log=print) -> list[dict]:
-    """A study's tokens/s at --jobs 1 and 2, recorded for --jobs auto."""
+def bench_study_part(work: Path, device: str, repeats: int = MIN_REPEATS, log=print) -> list[dict]:
+    """A study's tokens/s at --jobs 1 and 2 (alternating for ``repeats`` rounds), recorded for --jobs auto."""
     from bench.study import bench_study
     from study.scheduler import write_jobs_record
 
-    r = bench_study(work / "study", device=device, log=log)
+    r = bench_study(work / "study", device=device, repeats=repeats, log=log)
     one, two = r["tokens_per_second"]["1"], r["tokens_per_second"]["2"]
-    path = write_jobs_record(r["best_jobs"], device, r["tokens_per_second"], datetime.date.today().isoformat())
+    path = write_jobs_record(r["best_jobs"], device, {k: spread(v)["median"] for k, v in r["tokens_per_second"].items()},
+                             datetime.date.today().isoformat())
     log(f"  --jobs auto will use {r['best_jobs']} here (recorded in {path})")
     settings = {k: r[k] for k in ("runs", "tokens_per_run", "cores", "corpus")}
     return [_row("study, --jobs 2 vs 1", "tokens/s", two, one, "the same study at --jobs 1", settings,
-                 best_jobs=r["best_jobs"])]
+                 best_jobs=r["best_jobs"], time_shares=r["time_shares"])]
 
 
 def figure(value: float) -> str:
@@ -162,12 +197,23 @@ def figure(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
+def cell(row: dict, name: str) -> str:
+    """``median [min, max]`` of ``ours`` or ``peer`` (the median alone for one timing; ``-`` for none)."""
+    if row[name] is None:
+        return "-"
+    low, high = row.get(f"{name}_min"), row.get(f"{name}_max")
+    if low is None or low == high:
+        return figure(row[name])
+    return f"{figure(row[name])} [{figure(low)}, {figure(high)}]"
+
+
 def format_table(rows: list[dict]) -> list[str]:
-    lines = [f"{'stage':24s} {'ours':>14s} {'peer':>14s} {'ratio':>6s}  peer / quality (WS353, SimLex-999, "
-             "Google: ours | peer)"]
+    """The printed table: median [min, max] of ours and of the peer, the ratio of medians, then the peer
+    and the quality of both tables (WS353, SimLex-999, Google)."""
+    lines = [f"{'stage':24s} {'ours: median [min, max]':>32s} {'peer: median [min, max]':>32s} {'ratio':>6s}  "
+             "peer / quality (WS353, SimLex-999, Google: ours | peer)"]
     for r in rows:
-        peer = "-" if r["peer"] is None else figure(r["peer"])
-        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        ratio_ = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
         tail = r["peer_name"]
         q = r.get("quality") or {}
         if q.get("ours") and all(k in q["ours"] for k in SCORES):
@@ -176,7 +222,10 @@ def format_table(rows: list[dict]) -> list[str]:
             tail += f"; {ours} | {theirs}"
         if r.get("gflops"):
             tail += f"; {r['gflops']:.1f} GFLOP/s" + (f" | {r['peer_gflops']:.1f}" if r.get("peer_gflops") else "")
-        lines.append(f"{r['stage']:24s} {figure(r['ours']):>14s} {peer:>14s} {ratio:>6s}  {r['unit']}, {tail}")
+        if r.get("warmup_seconds") is not None:
+            tail += f"; warm-up {r['warmup_seconds']:.1f} s apart"
+        lines.append(f"{r['stage']:24s} {cell(r, 'ours'):>32s} {cell(r, 'peer'):>32s} {ratio_:>6s}  "
+                     f"{r['unit']}, {tail}")
     return lines
 
 
@@ -185,19 +234,26 @@ def machine() -> dict:
 
     from base.cores import available_cores
 
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
-        else platform.processor()
-    return {"cpu": model, "cores": available_cores(), "python": platform.python_version(),
-            "torch": torch.__version__, "load_average": list(os.getloadavg())}
+    """The machine a bench ran on: its CPU, the bf16 matrix units it has (avx512_bf16, amx_bf16), cores,
+    versions and the load average at the end."""
+    info = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
+    model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")),
+                 platform.processor())
+    flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
+    return {"cpu": model, "bf16_units": [f for f in ("avx512_bf16", "amx_bf16") if f in flags],
+            "cores": available_cores(), "python": platform.python_version(), "torch": torch.__version__,
+            "load_average": list(os.getloadavg())}
 
 
 def run_bench(parts, *, bench_corpus: Path | None = None, glove_dir: Path | None = None, threads: int = 2,
-              seeds=(1, 2, 3), gpt_steps: int = 20, gpt_repeats: int = 3, out: Path = DEFAULT_OUT,
+              seeds=(1, 2, 3, 4, 5), gpt_steps: int = 20, repeats: int = MIN_REPEATS, gpt_repeats: int | None = None,
+              precisions=("fp32",), gpt_compile: bool = False, out: Path = DEFAULT_OUT,
               device: str = "cpu", work_dir: Path | None = None, w2v_methods=W2V_METHODS, w2v_dim: int = 100,
               noise_window: bool = False, random_baseline: bool = False, log=print) -> dict:
     """Run ``parts`` (in that order) on the bench text of ``bench_corpus``, print the table and write the
-    report (``{date, machine, threads, device, corpus, stages}``) to ``out``; return the report.
+    report (``{date, machine, threads, device, corpus, repeats, stages}``) to ``out``; return the report.
+    Every figure is timed ``repeats`` times (the word2vec parts once per seed of ``seeds``), the systems in
+    turn (:mod:`bench.timing`).
 
     The bench text, its prepared corpus and the peers' files go in ``work_dir`` (kept, and a corpus prepared
     there before is reused), else in a temporary folder removed at the end. Inputs are taken as valid
@@ -223,24 +279,25 @@ def run_bench(parts, *, bench_corpus: Path | None = None, glove_dir: Path | None
             if part in ("w2v", "glove") and prepared is None:
                 prepared = prepare_bench_corpus(work / "bench.txt", work / "prepared" / "corpus")
             if part == "prepare":
-                rows += bench_prepare_part(work / "bench.txt")
+                rows += bench_prepare_part(work / "bench.txt", repeats, log=log)
             elif part == "w2v":
                 rows += bench_w2v_part(prepared, threads, tuple(seeds), w2v_dim, methods=w2v_methods,
                                        noise_window=noise_window, log=log)
             elif part == "glove":
                 rows += bench_glove_part(prepared, threads, glove_dir, work, random_baseline=random_baseline,
-                                         log=log)
+                                         repeats=repeats, log=log)
             elif part == "analogies":
-                rows += bench_analogies_part()
+                rows += bench_analogies_part(repeats, log=log)
             elif part == "gpt":
-                rows += bench_gpt_part(threads, device, gpt_steps, gpt_repeats, log=log)
+                rows += bench_gpt_part(threads, device, gpt_steps, gpt_repeats or repeats, precisions, gpt_compile,
+                                       log=log)
             else:
-                rows += bench_study_part(work, device, log=log)
+                rows += bench_study_part(work, device, repeats, log=log)
     log("")
     for line in format_table(rows):
         log(line)
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-              "threads": threads, "device": device, "corpus": corpus, "stages": rows}
+              "threads": threads, "device": device, "corpus": corpus, "repeats": repeats, "stages": rows}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(out, "w", encoding="utf-8") as handle:

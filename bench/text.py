@@ -102,3 +102,24 @@ def train_sentences(prepared, max_sentence: int | None = None) -> Iterator[list[
         piece = piece[~np.isin(piece, drop)]
         if len(piece):
             yield tokens[piece].tolist()
+
+
+WARMUP_TOKENS = 100_000  # a warm-up run's train ids: enough to call every kernel once
+
+
+class _Head:
+    """A prepared corpus with only the first ``tokens`` of its train ids, under a content hash of its own
+    (so that what is cached of it, such as GloVe's counts, is never taken for the whole corpus's)."""
+
+    def __init__(self, prepared, tokens: int):
+        self._prepared, self.train_ids = prepared, prepared.train_ids[:tokens]
+        self.content_hash = f"{prepared.content_hash}-head{tokens}"
+
+    def __getattr__(self, name: str):
+        return getattr(self._prepared, name)
+
+
+def head_of(prepared, tokens: int = WARMUP_TOKENS):
+    """``prepared`` seen through its first ``tokens`` train ids (vocabulary, val and test as they are): what
+    a warm-up run trains on."""
+    return _Head(prepared, tokens)

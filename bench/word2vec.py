@@ -17,14 +17,25 @@ Skip-gram can also run with noise words shared across a centre's window (``noise
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import statistics
 import time
 
 from bench.quality import SCORES, evaluate
-from bench.text import train_sentences
+from bench.text import head_of, train_sentences
 
 NOISE_WINDOW = {"ours-window": {"noise": "window"}}  # the skip-gram variant beside "ours"
+
+
+def warm_up(prepared, config) -> float:
+    """Seconds of one epoch of ``config`` on the head of the train split (:func:`bench.text.head_of`):
+    numba compiling (or loading from its cache) the kernels, so that no timed run counts it."""
+    from w2v.train import train
+
+    start = time.perf_counter()
+    train(head_of(prepared), dataclasses.replace(config, epochs=1), progress=False)
+    return time.perf_counter() - start
 
 
 def gensim_sentences(prepared, max_sentence: int = 10000) -> list[list[str]]:
@@ -117,6 +128,8 @@ def compare(prepared, method: str, seeds=(1, 2, 3), threads: int = 2, dim: int =
     sentences = None
     runs: dict[str, list[dict]] = {name: [] for name in variants}
     runs["gensim"] = []
+    warmup = {name: warm_up(prepared, Word2VecConfig(method=method, dim=dim, threads=threads, **overrides))
+              for name, overrides in variants.items()}
     for seed in seeds:
         base = dict(method=method, dim=dim, epochs=epochs, seed=seed, threads=threads)
         if sentences is None:
@@ -131,7 +144,7 @@ def compare(prepared, method: str, seeds=(1, 2, 3), threads: int = 2, dim: int =
     vocab = prepared.vocab
     trainable = int(trainable_mask(vocab.counts, [vocab.index[s] for s in vocab.specials]).sum())
     return {"method": method, "seeds": list(seeds), "threads": threads, "dim": dim, "epochs": epochs,
-            "runs": runs, "systems": summarize(runs, epochs), "vocab_match": runs["gensim"][0]["vocab"] == trainable}
+            "warmup_seconds": warmup, "runs": runs, "systems": summarize(runs, epochs), "vocab_match": runs["gensim"][0]["vocab"] == trainable}
 
 
 def format_report(result: dict) -> list[str]:

@@ -17,6 +17,7 @@ from corpus.fraction import check_fraction
 FORMAT_VERSION = 2  # 2: geometric evaluation schedule, per-seed tables, one decay policy, scaled sinusoids
 
 EMBEDDING_MODES = ("learned", "init", "frozen")
+PRECISIONS = ("fp32", "bf16")  # of the matrix products; weights, optimizer state, norms and the loss stay fp32
 POSITIONS = ("learned", "sinusoidal", "rope", "alibi", "none")
 
 
@@ -90,13 +91,15 @@ class GPTConfig:
                                                          "many most frequent ids.")
     seed: int = flag(0, "--seed", "Seed of the init, batches and dropout.")
 
-    # data size (left out of to_dict at their defaults: see OMITTED_AT_DEFAULT)
+    # data size and precision (left out of to_dict at their defaults: see OMITTED_AT_DEFAULT)
     fraction: float = flag(1.0, "--fraction", "Share of the train split's documents to train on: a seeded "
                                               "choice of whole documents, nested across fractions.")
     keep_best: bool = flag(False, "--keep-best/--no-keep-best", "Also report the test loss of the model at its "
                                                                 "best val evaluation.")
     table_data: str = flag("run", "--table-data", "Text a run table was pretrained on, as the table's source "
                                                   "names it.")
+    precision: str = flag("fp32", "--precision", "fp32 | bf16: the matrix products in bfloat16 (fp32 master "
+                                                 "weights and optimizer state; norms, softmax, loss in fp32).")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -141,6 +144,8 @@ class GPTConfig:
             raise InputError(f"embedding mode {self.embedding} needs a table (e.g. {self.embedding}:skipgram)")
         if self.table_seed is not None and self.embedding == "learned":
             raise InputError(f"table-seed {self.table_seed} needs a table")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"unknown precision {self.precision!r}; expected one of {PRECISIONS}")
         if not isinstance(self.table_data, str) or not self.table_data:
             raise InputError(f"table data must be a name, got {self.table_data!r}")
 
@@ -204,7 +209,18 @@ class GPTConfig:
 
 # Fields added after runs were recorded: to_dict leaves them out while they hold their defaults (and
 # config_flags too, so a plan line of such a config is as before).
-OMITTED_AT_DEFAULT = ("fraction", "keep_best", "table_data")
+OMITTED_AT_DEFAULT = ("fraction", "keep_best", "table_data", "precision")
+AUTO_PRECISION = "auto"
+
+
+def resolve_precision(precision: str | None, device: str) -> str:
+    """The precision a run uses: ``fp32`` or ``bf16`` as given; ``auto`` (or None) picks, by device, the one
+    measured faster end to end: bf16 on CUDA, fp32 on a CPU (see README, "Speed")."""
+    if precision in (None, AUTO_PRECISION):
+        return "bf16" if str(device).startswith("cuda") else "fp32"
+    if precision not in PRECISIONS:
+        raise InputError(f"--precision must be auto, fp32 or bf16, got {precision!r}")
+    return precision
 
 
 def eval_schedule(steps: int, evals: int) -> list[int]:

@@ -46,12 +46,23 @@ class CausalSelfAttention(nn.Module):
             q, k = rotary(q), rotary(k)
         # No dropout on the attention weights: with it the CPU kernel falls back to materialized attention
         # (several times slower); dropout acts on the embeddings and on every residual branch instead.
+        if q.dtype == torch.bfloat16 and q.device.type == "cpu":
+            # bf16 attention is slower on a CPU: its backward took 2.6x the fp32 one (AMD EPYC, 2 threads,
+            # 2026-12-03), so there the attention runs in fp32 while the products around it stay bf16
+            with torch.autocast("cpu", enabled=False):
+                y = self._attend(q.float(), k.float(), v.float(), bias, causal)  # (B, T, C)
+        else:
+            y = self._attend(q, k, v, bias, causal)
+        return self.resid_drop(self.proj(y))
+
+    def _attend(self, q, k, v, bias, causal) -> torch.Tensor:
+        """Softmax attention of (B, H, T, hd) heads, merged back to (B, T, C)."""
+        B, H, T, hd = q.shape
         if bias is not None:  # alibi: the float mask holds the causal -inf too
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
         else:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # (B, H, T, hd)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
-        return self.resid_drop(self.proj(y))
+        return y.transpose(1, 2).contiguous().view(B, T, H * hd)  # (B, T, C)
 
 
 class MLP(nn.Module):
@@ -176,7 +187,7 @@ class GPT(nn.Module):
         """
         h = self.hidden(idx, causal)  # (B, T, C)
         if targets is not None and reduction == "mean":
-            return linear_cross_entropy(h, self.output_weight(), targets)
+            return linear_cross_entropy(h, self.output_weight(), targets, self.config.precision == "bf16")
         logits = self.logits(h)  # (B, T, V)
         if targets is None:
             return logits

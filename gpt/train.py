@@ -59,10 +59,15 @@ def lr_at(config: GPTConfig, step: int) -> float:
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))) * (config.lr - min_lr)
 
 
-def autocast_for(device: str):
-    """bf16 autocast on CUDA; nothing (fp32) on the CPU."""
-    if device.startswith("cuda"):
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def autocast_for(device: str, precision: str):
+    """The forward pass's precision: bf16 autocast (on the CPU or CUDA alike) or nothing (fp32).
+
+    Under autocast the matrix products run in bf16 while the weights, their gradients and the optimizer
+    state stay fp32; autocast casts each weight once per forward pass (its cache of leaf tensors), not per
+    use. The residual stream stays fp32 (a sum with a bf16 branch is promoted), so the layer norms see fp32;
+    the loss and its softmax are computed in fp32 (:mod:`gpt.loss`)."""
+    if precision == "bf16":
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -74,7 +79,7 @@ def token_losses(model: GPT, windows: np.ndarray, batch_size: int, device: str) 
     out = []
     for start in range(0, len(windows), batch_size):
         chunk = torch.from_numpy(windows[start : start + batch_size]).to(device)
-        with autocast_for(device):
+        with autocast_for(device, model.config.precision):
             out.append(model(chunk[:, :-1], chunk[:, 1:], reduction="none").float().cpu())
     model.train(was_training)
     return torch.cat(out)
@@ -114,8 +119,9 @@ class Stepper:
         processes the returned loss is the mean over every shard, so all of them agree on its finiteness."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        with autocast_for(self.device):
-            loss = (self.step_model or self.model)(x, y)
+        with autocast_for(self.device, self.model.config.precision):
+            # "is None": a compiled model has no truth value
+            loss = (self.model if self.step_model is None else self.step_model)(x, y)
         loss_value = distributed.mean_loss(loss, self.context or distributed.Context())
         if not math.isfinite(loss_value):
             return loss_value
@@ -226,7 +232,7 @@ class _Training:
         eval_at = set(config.eval_steps())
         self.model.train()
         step_model = distributed.wrap(self.model, self.context, self.device)
-        step_model = torch.compile(step_model) if options.compile and self.device.startswith("cuda") else step_model
+        step_model = torch.compile(step_model) if options.compile else step_model
         bar = tqdm(total=config.steps * tps, initial=self.step * tps, unit="tok", unit_scale=True,
                    disable=not options.progress, desc=self.run.record["variant"], dynamic_ncols=True)
         stepper = Stepper(self.model, self.optimizer, self.device, self.context, step_model)

@@ -2,7 +2,8 @@
 
 Peers: gensim (CBOW, skip-gram, analogy evaluation), Hugging Face ``transformers``' GPT-2 of the same shape
 (the GPT), Stanford GloVe's C programs when ``--glove-dir``/``GLOVE_DIR`` names a build (else skipped, and no
-number is shown for them). Speed sits beside quality (WS353, SimLex-999, Google analogies of both systems'
+number is shown for them). Every figure is timed ``--repeats`` times, ours and the peer in turn, and
+reported as median [min, max] (:mod:`bench.timing`); compile and warm-up time is measured apart. Speed sits beside quality (WS353, SimLex-999, Google analogies of both systems'
 tables, from the same corpus), so a faster but worse table cannot look good. The corpus is ``--bench-corpus``
 or, unset, the default corpus repeated to 5M tokens. One table is printed and ``bench.json`` written.
 """
@@ -18,6 +19,8 @@ from base.errors import InputError
 from base.limits import MAX_SEED
 from base.parse import comma_choices, comma_list
 from bench.run import DEFAULT_OUT, PARTS, W2V_METHODS
+from bench.timing import MIN_REPEATS
+from gpt.config import PRECISIONS
 from pipelines.common import device_option, handle_errors, main_entry, resolve_device
 
 
@@ -30,8 +33,10 @@ from pipelines.common import device_option, handle_errors, main_entry, resolve_d
 @click.option("--only", default=",".join(PARTS), show_default=True, help="Comma list of parts to run.")
 @click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True,
               help="Threads of every system (ours and the peers alike).")
-@click.option("--seeds", default="1,2,3", show_default=True,
-              help="Seeds of the word2vec runs (median speed, mean quality).")
+@click.option("--repeats", type=click.IntRange(min=1), default=MIN_REPEATS, show_default=True,
+              help="Timings of every figure, ours and the peer in turn (median, min and max are reported).")
+@click.option("--seeds", default=None,
+              help="Seeds of the word2vec runs, one timing each (median speed, mean quality) [1..--repeats].")
 @click.option("--w2v-methods", default=",".join(W2V_METHODS), show_default=True,
               help="Comma list of the word2vec methods the w2v part compares with gensim.")
 @click.option("--w2v-dim", type=click.IntRange(min=1), default=100, show_default=True,
@@ -43,8 +48,13 @@ from pipelines.common import device_option, handle_errors, main_entry, resolve_d
               help="glove part: also score random vectors of the table's shape and scale (the chance level).")
 @click.option("--gpt-steps", type=click.IntRange(min=1), default=20, show_default=True,
               help="Timed GPT steps per repeat.")
-@click.option("--gpt-repeats", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Timings of ours and of the peer, alternating; the best of each is kept.")
+@click.option("--gpt-repeats", type=click.IntRange(min=1), default=None,
+              help="Timings of the GPT part's systems, in turn [--repeats].")
+@click.option("--gpt-precisions", default="fp32,bf16", show_default=True,
+              help="Comma list of the precisions our GPT is timed at (fp32, bf16), each beside the peer's fp32.")
+@click.option("--gpt-compile", is_flag=True,
+              help="Also time our GPT torch.compiled (train_gpt --compile) at each precision; the compile time "
+                   "is reported apart as its warm-up.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the bench text, its prepared corpus and the peers' files go, kept for the next run "
                    "[a temporary folder, removed at the end].")
@@ -52,15 +62,18 @@ from pipelines.common import device_option, handle_errors, main_entry, resolve_d
               show_default=True, help="Where bench.json goes.")
 @device_option
 @handle_errors
-def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: int, seeds: str, w2v_methods: str,
-        w2v_dim: int, noise_window: bool, random_baseline: bool, gpt_steps: int, gpt_repeats: int,
-        work_dir: Path | None, out: Path, device: str) -> None:
+def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: int, repeats: int,
+        seeds: str | None, w2v_methods: str, w2v_dim: int, noise_window: bool, random_baseline: bool,
+        gpt_steps: int, gpt_repeats: int | None, gpt_precisions: str, gpt_compile: bool, work_dir: Path | None,
+        out: Path, device: str) -> None:
     """Measure every stage against a peer measured in the same run."""
     from bench.run import run_bench
     from bench.text import check_bench_corpus
 
     parts = comma_choices(only, "--only", PARTS, "parts")  # a name given twice is measured once
     methods = comma_choices(w2v_methods, "--w2v-methods", W2V_METHODS, "methods")
+    precisions = comma_choices(gpt_precisions, "--gpt-precisions", PRECISIONS, "precisions")
+    seeds = seeds if seeds is not None else ",".join(str(k) for k in range(1, repeats + 1))
     check_bench_corpus(bench_corpus)
     if glove_dir is not None and "glove" in parts:
         from bench.stanford import find_programs
@@ -76,8 +89,8 @@ def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: i
     if work_dir is not None:
         check_writable(work_dir / "bench.txt")
     run_bench(parts, bench_corpus=bench_corpus, glove_dir=glove_dir, threads=threads, seeds=seed_list,
-              gpt_steps=gpt_steps, gpt_repeats=gpt_repeats, out=out, device=resolve_device(device),
-              work_dir=work_dir, w2v_methods=methods, w2v_dim=w2v_dim, noise_window=noise_window,
+              gpt_steps=gpt_steps, repeats=repeats, gpt_repeats=gpt_repeats, precisions=precisions,
+              gpt_compile=gpt_compile, out=out, device=resolve_device(device), work_dir=work_dir, w2v_methods=methods, w2v_dim=w2v_dim, noise_window=noise_window,
               random_baseline=random_baseline, log=click.echo)
 
 

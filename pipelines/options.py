@@ -17,7 +17,7 @@ from corpus.fraction import check_fraction
 from corpus.prepare import PrepareConfig, ensure_prepared
 from corpus.prepared import PreparedCorpus
 from corpus.sources import resolve_sources
-from gpt.config import POSITIONS, GPTConfig
+from gpt.config import AUTO_PRECISION, POSITIONS, PRECISIONS, GPTConfig, resolve_precision
 from pipelines.common import COUNT, POSITIVE, SEED, TokenCount, resolve_device, show_progress
 from study.scheduler import AUTO
 from study.settings import StudySettings, TableSettings, given
@@ -27,11 +27,16 @@ from study.sweep import DEFAULT_BUDGETS
 from study.table_configs import METHODS
 
 _TYPES = {"tokens": TokenCount(), "seed": SEED, "table_seed": SEED,
-          "position": click.Choice(POSITIONS), "table_data": click.Choice(RUN_TABLE_SOURCES)}
+          "position": click.Choice(POSITIONS), "table_data": click.Choice(RUN_TABLE_SOURCES),
+          "precision": click.Choice((AUTO_PRECISION, *PRECISIONS))}
+_DEFAULTS = {"precision": AUTO_PRECISION}  # train_gpt's default where it is not the field's
 _METAVARS = {"embedding": "learned|init:TABLE|frozen:TABLE"}
 _HELP = {"table_data": "Text a run table was pretrained on: run (the whole train split: embeddings/), fraction "
                        "(this run's --fraction of it, the same documents: embeddings/frac<F>/), table-corpus (the "
-                       "corpus in <run>/table-corpus/)."}
+                       "corpus in <run>/table-corpus/).",
+         "precision": "Matrix products in fp32 or bf16 (fp32 master weights and optimizer state; norms, softmax "
+                      "and the loss in fp32); auto: the one measured faster end to end on the device (bf16 on "
+                      "CUDA, fp32 on a CPU). The same for every arm of a study."}
 # what a study sets itself: the arm's embedding and position, the seed, the budget, and d_model (--dim); and
 # the data-size settings, which compare's and sweep's summaries do not record (the data sweep sets them)
 STUDY_SETS = ("embedding", "table", "table_seed", "rescale", "project", "position", "seed", "tokens", "d_model",
@@ -45,8 +50,9 @@ def _field_option(field: dataclasses.Field, study: bool):
     if field.name == "embedding":
         help_text = ("Token embedding: learned from scratch, initialized from TABLE, or TABLE frozen. TABLE is "
                      "a method of the run (cbow, skipgram, glove) or a vector file (word2vec text/binary, GloVe).")
-    kwargs = {"default": None if study else field.default, "show_default": not study,
-              "help": help_text + (f" [GPT default: {field.default}]" if study else "")}
+    default = _DEFAULTS.get(field.name, field.default)
+    kwargs = {"default": None if study else default, "show_default": not study,
+              "help": help_text + (f" [GPT default: {default}]" if study else "")}
     if isinstance(field.default, bool):
         return click.option(flag, field.name, **kwargs)
     kind = _TYPES.get(field.name) or (COUNT if field.type in ("int", int) else
@@ -382,9 +388,11 @@ def study_settings(run_dir: Path, options: dict, **fields) -> StudySettings:
     study = {name: options.pop(name) for name in STUDY_OPTIONS}
     files, width = parse_table_files(options.pop("table_file", ())), options.pop("table_width", None)
     subword = options.pop("subword_rows", "combine")
+    device = resolve_device(study["device"])
+    options["precision"] = resolve_precision(options.get("precision"), device)
     base = GPTConfig(d_model=study["dim"], **fields, **given(options))
     tables = TableSettings(x_max=study["x_max"], files=files, width=width, subword=subword)
     return StudySettings(run_dir=Path(run_dir), base=base, seeds=study["seeds"],
-                         tables=tables, device=resolve_device(study["device"]),
+                         tables=tables, device=device,
                          jobs=study["jobs"], threads=study["threads_per_run"], margin=study["margin"],
                          fresh=study["fresh"], progress=show_progress(study["quiet"]), log=click.echo)

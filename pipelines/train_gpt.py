@@ -21,7 +21,7 @@ import click
 from base.cores import torch_threads
 from base.errors import InputError
 from base.locks import run_lock
-from gpt.config import GPTConfig, parse_embedding
+from gpt.config import GPTConfig, parse_embedding, resolve_precision
 from pipelines.common import (COUNT, device_option, handle_errors, main_entry, resolve_device, run_dir_option,
                               show_progress)
 from pipelines.options import gpt_options
@@ -65,7 +65,8 @@ def rank0_reports(func):
 @click.option("--threads", type=COUNT, default=None,
               help="Torch threads of this process [torch's default: the available cores]; a run is "
                    "bit-reproducible at a fixed value (a study's --threads-per-run).")
-@click.option("--compile", "compile_model", is_flag=True, help="torch.compile the model (CUDA only).")
+@click.option("--compile", "compile_model", is_flag=True, help="torch.compile the training step's model (inductor, CPU or CUDA); its compile time "
+                   "counts once per run.")
 @click.option("--fresh", is_flag=True, help="Start over, ignoring a checkpoint or finished run.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--stop-after", type=click.IntRange(min=1), default=None, metavar="STEPS",
@@ -86,10 +87,11 @@ def cli(run_dir: Path, variant: str | None, device: str, threads: int | None, co
     from study.variants import variant_name
 
     mode, table = parse_embedding(embedding)
+    device = resolve_device(device)
+    fields["precision"] = resolve_precision(fields["precision"], device)
     config = GPTConfig(embedding=mode, table=table, **fields)
     check_config(config)
     distributed.check_batch(config.batch_size, distributed.env_context().world_size)  # before any rendezvous
-    device = resolve_device(device)
     main = distributed.env_context().rank == 0
     log = click.echo if main and not quiet else (lambda message: None)
     warn = _stderr if main else (lambda message: None)  # rank 0 speaks for every process

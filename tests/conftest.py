@@ -23,6 +23,22 @@ LEE_DOCUMENTS = "lines"
 # The tables of the shared pretrained run: every method, tiny and bit-reproducible (one thread), GloVe's
 # x_max for a small corpus. Seed 0 only: a study trains its other seeds' tables itself.
 PRETRAIN = ("--dim", "16", "--epochs", "1", "--threads", "1", "--x-max", "10", "--quiet")
+DEVICE = "cpu"  # the GPT runs' device: pytest --device cuda (make gpu-check) trains them on CUDA
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", default="cpu", choices=("cpu", "cuda"),
+                     help="Device of the GPT runs the tests train (make gpu-check: cuda).")
+
+
+def pytest_configure(config):
+    global DEVICE
+    DEVICE = config.getoption("--device")
+    if DEVICE == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise pytest.UsageError("--device cuda: torch sees no CUDA device here")
 
 
 def lee_path() -> Path:
@@ -149,5 +165,6 @@ def train_run(run_dir, config, variant: str | None = None, **options):
     from study.variants import variant_name
 
     options.setdefault("log", lambda message: None)
+    options.setdefault("device", DEVICE)
     run = resolve_run(run_dir, config, variant or variant_name(config), log=options["log"])
     return train(run, TrainOptions(**options))

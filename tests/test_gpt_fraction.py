@@ -55,7 +55,8 @@ def val_losses(files: RunFiles) -> list[tuple[int, float]]:
 
 def test_a_default_config_records_exactly_the_old_keys():
     assert list(GPTConfig().to_dict()) == OLD_KEYS
-    assert [f.name for f in dataclasses.fields(GPTConfig)] == OLD_KEYS + ["fraction", "keep_best", "table_data"]
+    assert [f.name for f in dataclasses.fields(GPTConfig)] == OLD_KEYS + ["fraction", "keep_best", "table_data",
+                                                                        "precision"]
     assert GPTConfig.from_dict(GPTConfig().to_dict()) == GPTConfig()  # absent: the defaults
     assert GPTConfig(fraction=1.0).to_dict() == GPTConfig().to_dict()
     changed = GPTConfig(fraction=0.25, keep_best=True)

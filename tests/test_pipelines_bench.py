@@ -57,13 +57,15 @@ def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in
 
     out, work = tmp_path / "bench.json", tmp_path / "work"
     result = run_module("pipelines.bench", "--bench-corpus", str(lee_path()), "--only", "w2v,glove,gpt",
-                        "--seeds", "1", "--gpt-steps", "1", "--gpt-repeats", "1", "--glove-dir", str(glove_dir),
+                        "--repeats", "2", "--seeds", "1", "--gpt-steps", "1", "--gpt-repeats", "1",
+                        "--glove-dir", str(glove_dir),
                         "--noise-window", "--work-dir", str(work), "--out", str(out), timeout=900)
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     stages = {row["stage"]: row for row in report["stages"]}
     assert list(stages) == ["cbow", "skipgram", "skipgram noise=window", "glove counting", "glove training",
-                            "gpt training"]
+                            "gpt training fp32", "gpt training bf16"]
+    assert report["repeats"] == 2 and "bf16_units" in report["machine"]
     assert report["corpus"]["source"] == str(lee_path()) and report["corpus"]["tokens"] > 50_000
     assert report["threads"] == 2 and report["machine"]["cores"] == available_cores()
     for name in ("cbow", "skipgram", "skipgram noise=window"):
@@ -71,6 +73,7 @@ def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in
         assert row["peer_name"] == "gensim" and row["vocab_match"]  # the same words in both vocabularies
         assert row["ratio"] == pytest.approx(row["ours"] / row["peer"])
         assert row["settings"]["seeds"] == [1] and row["settings"]["threads"] == 2
+        assert len(row["ours_runs"]) == len(row["peer_runs"]) == 1 and row["warmup_seconds"] > 0
         assert set(row["quality"]["ours"]) == set(row["quality"]["peer"]) == {"ws353", "simlex999", "google"}
     window = stages["skipgram noise=window"]
     assert window["settings"]["noise"] == "window" and "noise" not in stages["skipgram"]["settings"]
@@ -86,15 +89,21 @@ def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in
     assert stages["glove counting"]["peer_nonzeros"] == pairs > 0
     glove = stages["glove training"]
     assert glove["peer_name"] == "Stanford GloVe" and glove["ratio"] == pytest.approx(glove["ours"] / glove["peer"])
+    # --repeats 2: ours and Stanford's each timed twice, every timing kept, the medians compared
+    for row in (glove, stages["glove counting"]):
+        assert len(row["ours_runs"]) == len(row["peer_runs"]) == 2
+        assert row["ours_min"] <= row["ours"] <= row["ours_max"] and row["peer_min"] <= row["peer"] <= row["peer_max"]
+    assert stages["glove counting"]["warmup_seconds"] > 0
     assert set(glove["quality"]["peer"]) == {"ws353", "simlex999", "google"}
     assert (work / "bench.txt").is_file() and (work / "prepared" / "corpus" / "manifest.json").is_file()
-    gpt = stages["gpt training"]
-    # tied head, no biases: 10k x 128 token rows + 4 blocks of 12 x 128^2 + 2 x 128 + the final norm's 128
-    assert gpt["parameters"] == 2_067_584
-    if importlib.util.find_spec("transformers") is not None:
-        assert gpt["peer_name"] == "transformers GPT2LMHeadModel" and gpt["peer_parameters"] is not None
-    else:
-        assert gpt["peer"] is None and gpt["ratio"] is None  # no number for a peer that did not run
+    for precision in ("fp32", "bf16"):
+        gpt = stages[f"gpt training {precision}"]
+        # tied head, no biases: 10k x 128 token rows + 4 blocks of 12 x 128^2 + 2 x 128 + the final norm's 128
+        assert gpt["parameters"] == 2_067_584 and gpt["settings"]["precision"] == precision
+        if importlib.util.find_spec("transformers") is not None:
+            assert gpt["peer_name"] == "transformers GPT2LMHeadModel fp32" and gpt["peer_parameters"] is not None
+        else:
+            assert gpt["peer"] is None and gpt["ratio"] is None  # no number for a peer that did not run
     table = result.stdout[result.stdout.index("stage "):]
     for name, row in stages.items():
         assert any(line.startswith(name) and figure(row["ours"]) in line for line in table.splitlines())
@@ -104,7 +113,7 @@ def test_without_glove_dir_stanford_is_skipped_and_shows_no_number(tmp_path, mon
     monkeypatch.delenv("GLOVE_DIR", raising=False)
     out = tmp_path / "bench.json"
     result = run_module("pipelines.bench", "--bench-corpus", str(lee_path()), "--only", "glove", "--random-baseline",
-                        "--out", str(out))
+                        "--repeats", "1", "--out", str(out))
     assert result.returncode == 0, result.stderr
     rows = json.loads(out.read_text())["stages"]
     assert all(row["peer"] is None and row["ratio"] is None and "skipped" in row["peer_name"] for row in rows)

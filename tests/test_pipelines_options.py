@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from gpt.config import GPTConfig, config_flags, parse_embedding
+from gpt.config import GPTConfig, config_flags, parse_embedding, resolve_precision
 from pipelines import compare, datasweep, sweep, train_gpt
 from pipelines.options import STUDY_SETS
 
@@ -20,6 +20,7 @@ def config_from_argv(argv: list[str]) -> GPTConfig:
     """What train_gpt builds from its command line."""
     params = train_gpt.cli.make_context("train_gpt", argv).params
     mode, table = parse_embedding(params.pop("embedding"))
+    params["precision"] = resolve_precision(params["precision"], "cpu")  # auto: by the device, as train_gpt
     return GPTConfig(embedding=mode, table=table, **{k: v for k, v in params.items() if k not in RUN_ONLY})
 
 
@@ -40,7 +41,7 @@ def test_a_config_with_every_field_changed_survives_its_flags():
                         project=True, position="rope", rope_base=500.0, tokens=123457, batch_size=5, lr=3e-4,
                         min_lr_ratio=0.2, warmup_fraction=0.1, weight_decay=0.01, beta1=0.8, beta2=0.99,
                         grad_clip=0.5, evals=7, eval_windows=3, checkpoint_interval=9, frequent_words=77, seed=5,
-                        fraction=0.375, keep_best=True)
+                        fraction=0.375, keep_best=True, precision="bf16")
     defaults = GPTConfig()
     unchanged = [f.name for f in dataclasses.fields(GPTConfig)
                  if getattr(changed, f.name) == getattr(defaults, f.name) and f.name not in ("table_seed", "table_data")]

@@ -20,22 +20,6 @@ DEFAULT_TOKENS = 100_000  # per run: long enough that start-up is a few percent,
 DEFAULT_EVALS = 6  # val evaluations cost about 5% of training here, as the 24 of a 400k-token run do
 
 
-def time_shares(seconds: float, jobs: int, results: list[dict]) -> dict:
-    """Where a study's wall time went: the share of its worker time (``seconds`` x ``jobs``) spent in
-    training steps and in val evaluations, as the runs' results record them, and the rest: worker start-up,
-    building models, the test pass, checkpoints and files."""
-    worker = seconds * jobs
-    train = sum(r["train_seconds"] for r in results)
-    evals = sum(r["eval_seconds"] for r in results)
-    return {"wall_seconds": seconds, "jobs": jobs, "training_steps": train / worker, "val_evaluations": evals / worker,
-            "other": max(0.0, 1.0 - (train + evals) / worker)}
-
-
-def describe_shares(shares: dict) -> str:
-    return (f"training steps {shares['training_steps']:.0%}, val evaluations {shares['val_evaluations']:.0%}, "
-            f"start-up, test pass and files {shares['other']:.0%}")
-
-
 def bench_study(work: Path, jobs_options=(1, 2), runs: int = DEFAULT_RUNS, tokens: int = DEFAULT_TOKENS,
                 device: str = "cpu", repeats: int = 1, log=print) -> dict:
     """Train ``runs`` learned GPT runs (seeds 0..runs-1) at each ``--jobs`` in ``jobs_options``, each time
@@ -45,7 +29,7 @@ def bench_study(work: Path, jobs_options=(1, 2), runs: int = DEFAULT_RUNS, token
     from corpus.sources import DEFAULT_CORPUS, resolve_sources
     from gpt.config import GPTConfig
     from study.plan import compare_cells, plan
-    from study.scheduler import train_planned
+    from study.scheduler import describe_split, train_planned
     from study.settings import StudySettings
     from study.variants import token_variants
 
@@ -63,13 +47,13 @@ def bench_study(work: Path, jobs_options=(1, 2), runs: int = DEFAULT_RUNS, token
             RunLayout(run_dir).corpus.symlink_to((work / "corpus").resolve(), target_is_directory=True)
         settings = StudySettings(run_dir=run_dir, base=config, seeds=runs, device=device, jobs=jobs, fresh=True,
                                  log=lambda message: None)
-        started = time.perf_counter()
-        results = train_planned(plan(settings, prepared, compare_cells(learned, runs, config)), settings)
+        started, timing = time.perf_counter(), {}
+        train_planned(plan(settings, prepared, compare_cells(learned, runs, config)), settings, timing)
         seconds = time.perf_counter() - started
-        shares[str(jobs)].append(time_shares(seconds, jobs, results))
+        shares[str(jobs)].append(timing)
         log(f"  --jobs {jobs}: {runs * config.trained_tokens / seconds:,.0f} tokens/s ({runs} runs of "
             f"{config.trained_tokens:,} tokens in {seconds:.0f} s, {max(1, available_cores() // jobs)} thread(s) "
-            f"each; {describe_shares(shares[str(jobs)][-1])})")
+            f"each); {describe_split(timing)}")
         return runs * config.trained_tokens / seconds
 
     measured = interleave({str(jobs): (lambda _, j=jobs: measure(j)) for jobs in jobs_options}, repeats)

@@ -34,7 +34,12 @@ def interleave(systems: dict[str, Callable[[int], object]], repeats: int,
 
 
 def _short(value) -> str:
-    return f"{value:,.4g}" if isinstance(value, (int, float)) else "done"
+    """A timing as the round's line shows it: a number, or a dict's first ``*_per_second`` figure."""
+    if isinstance(value, dict):
+        value = next((v for k, v in value.items() if k.endswith("per_second") and isinstance(v, (int, float))),
+                     None)
+    return f"{value:,.0f}/s" if isinstance(value, (int, float)) and value >= 100 else \
+        (f"{value:.3g}" if isinstance(value, (int, float)) else "done")
 
 
 def spread(values) -> dict:

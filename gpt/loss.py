@@ -5,7 +5,8 @@ normalizing and reading them back costs as much as the whole transformer. :class
 computes ``mean(cross_entropy(h @ W^T, targets))`` a chunk of rows at a time (each chunk's logits fit in
 cache) and, since a training loss is always differentiated, the gradients with respect to ``h`` and ``W``
 in the same pass; backward only scales them. The result equals ``F.cross_entropy(F.linear(h, W), targets)``
-up to float rounding (a test checks values and gradients against autograd).
+up to float rounding (a test checks values and gradients against autograd). :func:`linear_token_losses`
+gives the per-token losses the same way, for evaluation.
 
 In bf16 (``--precision bf16``) the three matrix products (logits, and the gradients of ``h`` and ``W``) take
 bf16 operands, ``h`` and ``W`` cast once per call; the logits come out of the product and are turned to
@@ -84,3 +85,24 @@ def linear_cross_entropy(h: torch.Tensor, weight: torch.Tensor, targets: torch.T
     ``bf16``: the products in bf16, the rest in fp32."""
     flat_h, flat_t = h.reshape(-1, h.shape[-1]), targets.reshape(-1)
     return ChunkedLinearCrossEntropy.apply(flat_h, weight, flat_t, torch.is_grad_enabled(), bf16)
+
+
+@torch.no_grad()
+def linear_token_losses(h: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor,
+                        bf16: bool = False) -> torch.Tensor:
+    """Per-token cross-entropy ``(...)`` of ``F.linear(h, weight)`` against ``targets``, in fp32, a chunk of
+    rows at a time (no gradients): the val curve and test losses without holding every logit; ``bf16`` as
+    in :func:`linear_cross_entropy`."""
+    flat_h, flat_t = h.reshape(-1, h.shape[-1]), targets.reshape(-1)  # (N, C), (N,)
+    with torch.autocast(h.device.type, enabled=False):
+        dtype = torch.bfloat16 if bf16 else torch.float32
+        hm, wm = flat_h.to(dtype), weight.to(dtype)
+        N, V = flat_h.shape[0], weight.shape[0]
+        chunk = max(16, (CHUNK_ELEMENTS_BF16 if bf16 else CHUNK_ELEMENTS) // V)
+        out = torch.empty(N, dtype=torch.float32, device=h.device)
+        rows = torch.arange(min(chunk, N), device=h.device)
+        for start in range(0, N, chunk):
+            logits = (hm[start : start + chunk] @ wm.t()).float()  # (n, V)
+            tc = flat_t[start : start + chunk]
+            out[start : start + chunk] = torch.logsumexp(logits, dim=1) - logits[rows[: len(tc)], tc]
+    return out.view(targets.shape)

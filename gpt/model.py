@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from gpt.config import GPTConfig
 from gpt.embedding import AlignedTable, TokenEmbedding
-from gpt.loss import linear_cross_entropy
+from gpt.loss import linear_cross_entropy, linear_token_losses
 from gpt.positions import AdditivePositions, Rotary, alibi_bias, alibi_slopes
 
 
@@ -181,15 +181,16 @@ class GPT(nn.Module):
                 reduction: str = "mean") -> torch.Tensor:
         """Logits ``(B, T, V)`` without targets; with targets ``(B, T)`` the cross-entropy loss.
 
-        The mean loss is computed by the chunked head (:mod:`gpt.loss`), never holding all logits;
-        ``reduction="none"`` gives the per-token losses ``(B, T)``; ``causal=False`` drops the causal mask
-        (a property test of the position-free model uses it).
+        The loss is computed by the chunked head (:mod:`gpt.loss`), never holding all logits: the mean, or
+        with ``reduction="none"`` the per-token losses ``(B, T)`` (no gradients: for evaluation);
+        ``causal=False`` drops the causal mask (a property test of the position-free model uses it).
         """
         h = self.hidden(idx, causal)  # (B, T, C)
-        if targets is not None and reduction == "mean":
-            return linear_cross_entropy(h, self.output_weight(), targets, self.config.precision == "bf16")
-        logits = self.logits(h)  # (B, T, V)
+        bf16 = self.config.precision == "bf16"
         if targets is None:
-            return logits
-        loss = F.cross_entropy(logits.view(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction=reduction)
-        return loss.view(targets.shape) if reduction == "none" else loss
+            return self.logits(h)  # (B, T, V)
+        if reduction == "mean":
+            return linear_cross_entropy(h, self.output_weight(), targets, bf16)
+        if reduction != "none":
+            raise ValueError(f"reduction must be mean or none, got {reduction!r}")
+        return linear_token_losses(h, self.output_weight(), targets, bf16)  # (B, T)

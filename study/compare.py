@@ -12,7 +12,7 @@ from pathlib import Path
 
 from corpus.prepared import PreparedCorpus
 from study.plan import check_cells, compare_cells, plan, write_plan
-from study.scheduler import train_planned
+from study.scheduler import StudyClock, train_planned
 from study.table_files import cache_files, resolve_arms
 from study.tables import ensure_tables
 from study.variants import file_arms, position_variants, token_variants
@@ -27,7 +27,7 @@ def run_compare(settings, positions: bool = False, controls: bool = False,
     ``positions``: the position variants instead of the token embeddings; ``controls``: add the controls."""
     from study.compare_summary import write_summary
 
-    layout, log = settings.layout, settings.log
+    layout, log, clock = settings.layout, settings.log, StudyClock()
     prepared = PreparedCorpus.open(layout.corpus)
     files = () if positions else settings.tables.files
     variants = position_variants() if positions else token_variants(controls) + file_arms(files)
@@ -35,13 +35,16 @@ def run_compare(settings, positions: bool = False, controls: bool = False,
     cells = compare_cells(variants, settings.seeds, settings.base)
     check_cells(settings, cells)  # before any table is trained
     described = cache_files(settings, prepared, files)  # a bad file: one line, nothing written
-    reports = {} if positions else ensure_tables(settings, prepared, variants)
+    with clock.part("table pretraining"):
+        reports = {} if positions else ensure_tables(settings, prepared, variants)
     planned = plan(settings, prepared, cells)
     if plan_file is not None:
         write_plan(settings, planned, plan_file)
         return None
     results: dict[str, list[dict]] = {v.name: [] for v in variants}
-    for (cell, _), result in zip(planned, train_planned(planned, settings)):
+    with clock.part("GPT runs"):
+        trained = train_planned(planned, settings)
+    for (cell, _), result in zip(planned, trained):
         results[cell.arm].append(result)
     out = layout.compare_positions if positions else layout.compare
     summary = write_summary(settings, out, variants, results, reports, described)
@@ -49,4 +52,5 @@ def run_compare(settings, positions: bool = False, controls: bool = False,
     for name, row in summary["variants"].items():
         verdict = row["verdict"] or "baseline"
         log(f"  {name:16s} test loss {row['test_loss']['mean']:.4f}  {verdict}")
+    log(clock.line())
     return summary

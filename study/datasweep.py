@@ -32,7 +32,7 @@ from corpus.prepared import PreparedCorpus
 from gpt.data import require_window
 from study.format import size_interval
 from study.plan import check_cells, datasweep_cells, plan, write_plan
-from study.scheduler import train_planned
+from study.scheduler import StudyClock, train_planned
 from study.sources import TableSource
 from study.table_files import cache_files, resolve_arms
 from study.tables import ensure_tables
@@ -143,7 +143,7 @@ def run_datasweep(settings, sweep: DataSweep, plan_file: Path | None = None) -> 
     after writing ``plan_file`` instead of training."""
     from study.datasweep_summary import write_datasweep
 
-    layout, log = settings.layout, settings.log
+    layout, log, clock = settings.layout, settings.log, StudyClock()
     prepared = PreparedCorpus.open(layout.corpus)
     cells, sweep, files = check_datasweep(settings, sweep, sweep.table_corpus is not None)
     described = cache_files(settings, prepared, files)
@@ -152,13 +152,16 @@ def run_datasweep(settings, sweep: DataSweep, plan_file: Path | None = None) -> 
         if found < LOW_COVERAGE * words:
             log(f"warning: the table corpus {sweep.table_corpus_source} covers {found / words:.2%} of the GPT's "
                 f"vocabulary ({found:,} of {words:,} words); the transfer tables leave the other rows random")
-    _ensure_arm_tables(settings, prepared, sweep, arm_fractions(sweep.arms, sweep.fractions, sweep.arm_fractions))
+    with clock.part("table pretraining"):
+        _ensure_arm_tables(settings, prepared, sweep, arm_fractions(sweep.arms, sweep.fractions, sweep.arm_fractions))
     planned = plan(settings, prepared, cells, table_lines=False)
     if plan_file is not None:
         write_plan(settings, planned, plan_file)
         return None
     results: dict = {}
-    for (cell, _), result in zip(planned, train_planned(planned, settings)):
+    with clock.part("GPT runs"):
+        trained = train_planned(planned, settings)
+    for (cell, _), result in zip(planned, trained):
         results.setdefault(cell.arm, {}).setdefault(cell.size, []).append(result)
     table_corpus = None if sweep.table_corpus is None else describe_table_corpus(sweep.table_corpus,
                                                                                  sweep.table_corpus_source)
@@ -176,4 +179,5 @@ def run_datasweep(settings, sweep: DataSweep, plan_file: Path | None = None) -> 
             interval = size_interval(found.get("interval"), lambda bound: f"{bound['ratio']:.2f}x")
             worth += f", {interval}" if interval else ""
             log(f"  {arm:22s} at {label:>5s}: {cell['verdict']}, {worth}")
+    log(clock.line())
     return summary

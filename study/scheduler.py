@@ -9,6 +9,7 @@ a worker exits when the study's process dies (kill -9 included), so a rerun neve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -76,7 +77,53 @@ def run_threads(settings, jobs: int | None = None) -> int:
     return max(1, available_cores() // jobs)
 
 
-def train_planned(planned: list[tuple[object, object]], settings) -> list[dict]:
+class StudyClock:
+    """The wall time of a study's parts (table pretraining, GPT runs), for the line that closes the study."""
+
+    def __init__(self):
+        self.started, self.parts = time.perf_counter(), {}
+
+    @contextlib.contextmanager
+    def part(self, name: str):
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - began
+
+    def line(self) -> str:
+        """``time: W s in all: table pretraining T s (t%), GPT runs R s (r%), ...``."""
+        wall = max(time.perf_counter() - self.started, 1e-9)
+        rest = max(0.0, wall - sum(self.parts.values()))
+        parts = [f"{name} {seconds:,.0f} s ({seconds / wall:.0%})" for name, seconds in self.parts.items()]
+        return (f"time: {wall:,.0f} s in all: " + ", ".join(parts + [f"checks, planning and summaries "
+                                                                     f"{rest:,.0f} s ({rest / wall:.0%})"]))
+
+
+def time_split(wall: float, jobs: int, runs: list[tuple[dict, float]]) -> dict:
+    """Where the time of the runs a study trained went, as shares of its workers' time (``wall`` x ``jobs``):
+    ``runs`` holds each run's result and its seconds in ``gpt.train.train``. Training steps and val
+    evaluations are what the results record; ``test_and_files`` the rest of a run's seconds (building the
+    model, the test pass, checkpoints); ``start_up_and_idle`` what is left (a worker starting and planning
+    its run, a worker with nothing left to train)."""
+    worker = max(wall * jobs, 1e-9)
+    steps = sum(result["train_seconds"] for result, _ in runs)
+    evals = sum(result["eval_seconds"] for result, _ in runs)
+    in_runs = sum(seconds for _, seconds in runs)
+    return {"wall_seconds": wall, "jobs": jobs, "runs": len(runs), "training_steps": steps / worker,
+            "val_evaluations": evals / worker, "test_and_files": max(0.0, in_runs - steps - evals) / worker,
+            "start_up_and_idle": max(0.0, worker - in_runs) / worker}
+
+
+def describe_split(split: dict) -> str:
+    """One line of :func:`time_split`."""
+    return (f"{split['runs']} run(s) trained in {split['wall_seconds']:,.0f} s ({split['jobs']} at a time): "
+            f"training steps {split['training_steps']:.0%}, val evaluations {split['val_evaluations']:.0%}, "
+            f"model, test pass and checkpoints {split['test_and_files']:.0%}, worker start-up and idle "
+            f"{split['start_up_and_idle']:.0%} of the workers' time")
+
+
+def train_planned(planned: list[tuple[object, object]], settings, timing: dict | None = None) -> list[dict]:
     """Train (or find finished) each ``(cell, planned run)`` (:func:`study.plan.plan`) and return their results
     in plan order, with the study's :class:`study.settings.StudySettings` (device, jobs, threads, fresh,
     progress, log).
@@ -86,7 +133,8 @@ def train_planned(planned: list[tuple[object, object]], settings) -> list[dict]:
     ``jobs`` at a fixed ``threads``. One line per run as it ends, ``[7/21] glove-init seed 1: test loss
     5.3200, 54 s, ETA 9 min``, the ETA from the tokens still to train at the pace so far (a finished run
     says "done before"). A failing run stops the study with its own error, after the runs already training
-    finish (they are kept); a worker that dies stops it with one line; a rerun resumes what is left.
+    finish (they are kept); a worker that dies stops it with one line; a rerun resumes what is left. At the
+    end one line says where the time of the runs trained went (:func:`time_split`, also put in ``timing``).
     """
     from gpt.runs import finished_result
 
@@ -101,16 +149,24 @@ def train_planned(planned: list[tuple[object, object]], settings) -> list[dict]:
     for i, result in enumerate(finished):
         if result is not None:
             progress.report(planned[i][0].label, result, None, 0)
+    started = time.perf_counter()
     if jobs == 1 or len(pending) < 2:
         import torch
 
         torch.set_num_threads(threads)
+        jobs = 1
         for i in pending:
             cell, run = planned[i]
             results[i], seconds = _train_locked(run, settings.device, settings.progress, settings.fresh)
             progress.report(cell.label, results[i], seconds, run.config.trained_tokens)
-        return results
-    _train_in_pool(planned, pending, results, settings, (jobs, threads, progress))
+    else:
+        _train_in_pool(planned, pending, results, settings, (jobs, threads, progress))
+    if pending:
+        split = time_split(time.perf_counter() - started, jobs, [(results[i], progress.seconds[planned[i][0].label])
+                                                                 for i in pending])
+        settings.log("time: " + describe_split(split))
+        if timing is not None:
+            timing.update(split)
     return results
 
 
@@ -188,9 +244,12 @@ class _Progress:
     def __init__(self, total: int, todo: int, log):
         self.total, self.todo, self.log = total, todo, log
         self.count, self.done, self.started = 0, 0, time.perf_counter()
+        self.seconds: dict[str, float] = {}  # of each run trained, by its label
 
     def report(self, label: str, result: dict, seconds: float | None, tokens: int) -> None:
         self.count += 1
+        if seconds is not None:
+            self.seconds[label] = seconds
         self.done += tokens
         elapsed = time.perf_counter() - self.started
         eta = elapsed / self.done * (self.todo - self.done) if self.done else 0.0

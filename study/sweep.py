@@ -19,7 +19,7 @@ from pathlib import Path
 
 from corpus.prepared import PreparedCorpus
 from study.plan import budget_label, check_cells, plan, sweep_cells
-from study.scheduler import train_planned
+from study.scheduler import StudyClock, train_planned
 from study.table_files import cache_files, resolve_arms
 from study.tables import ensure_tables
 
@@ -49,18 +49,21 @@ def run_sweep(settings, arms: list, budgets: list[int]) -> dict:
     run's lock); returns the summary."""
     from study.sweep_summary import write_sweep
 
-    layout, log = settings.layout, settings.log
+    layout, log, clock = settings.layout, settings.log, StudyClock()
     prepared = PreparedCorpus.open(layout.corpus)
     arms, files = resolve_arms(settings, prepared, arms)
     cells = sweep_cells(arms, budgets, settings.seeds, settings.base)
     check_cells(settings, cells)  # before any table is trained
     described = cache_files(settings, prepared, files)
     if any(arm.table for arm in arms):
-        ensure_tables(settings, prepared, arms)
+        with clock.part("table pretraining"):
+            ensure_tables(settings, prepared, arms)
     planned = plan(settings, prepared, cells, table_lines=False)
     _say_what_is_replaced(layout.sweep / "summary.json", arms, budgets, log)
     results: dict = {}
-    for (cell, _), result in zip(planned, train_planned(planned, settings)):
+    with clock.part("GPT runs"):
+        trained = train_planned(planned, settings)
+    for (cell, _), result in zip(planned, trained):
         results.setdefault(cell.arm, {}).setdefault(cell.size, []).append(result)
     summary = write_sweep(settings, arms, budgets, results, {"train_tokens": len(prepared.train_ids),
                                                             "table_files": described})
@@ -70,4 +73,5 @@ def run_sweep(settings, arms: list, budgets: list[int]) -> dict:
             crossover = row["crossover"]
             where = "none within the budgets" if crossover is None else f"{crossover:,} tokens"
             log(f"  {arm:16s} crossover: {where}")
+    log(clock.line())
     return summary

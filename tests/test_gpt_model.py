@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 import gpt.loss
 from gpt.config import GPTConfig
-from gpt.loss import linear_cross_entropy
+from gpt.loss import linear_cross_entropy, linear_token_losses
 from gpt.model import GPT
 
 
@@ -35,6 +35,18 @@ def test_chunked_loss_matches_autograd(monkeypatch, chunk_elements):
     assert torch.allclose(grad_h, ref_h, atol=1e-5) and torch.allclose(grad_w, ref_w, atol=1e-5)
     with torch.no_grad():  # no gradients needed: the same value
         assert linear_cross_entropy(h, w, t).item() == pytest.approx(reference.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("chunk_elements", [64, 1 << 20])
+def test_token_losses_are_autograds_per_token_cross_entropy(monkeypatch, chunk_elements):
+    monkeypatch.setattr(gpt.loss, "CHUNK_ELEMENTS", chunk_elements)  # 64: several chunks, last one short
+    torch.manual_seed(0)
+    h, w = torch.randn(3, 13, 5), torch.randn(11, 5)
+    t = torch.randint(0, 11, (3, 13))
+    reference = F.cross_entropy(F.linear(h.double(), w.double()).flatten(0, 1), t.flatten(), reduction="none")
+    ours = linear_token_losses(h, w, t)
+    assert ours.shape == (3, 13) and ours.dtype == torch.float32
+    assert torch.allclose(ours.double().flatten(), reference, atol=1e-5)
 
 
 def test_mean_loss_is_the_mean_of_token_losses():

@@ -52,6 +52,10 @@ def test_token_study_end_to_end_is_idempotent_and_reproducible(pretrained, pretr
     progress = [line for line in first.stdout.splitlines() if line.startswith("[")]
     assert len(progress) == 18 and progress[-1].startswith("[18/18] glove-init-raw seed 1: test loss ")
     assert all("ETA" in line for line in progress)
+    # where the time went: the runs' split (18 runs trained here), then the study's parts
+    times = [line for line in first.stdout.splitlines() if line.startswith("time: ")]
+    assert len(times) == 2 and times[0].startswith("time: 18 run(s) trained in ") and "val evaluations" in times[0]
+    assert "table pretraining" in times[1] and "GPT runs" in times[1]
     out = run_dir / "compare"
     summary = json.loads((out / "summary.json").read_text())
     names = ["learned", "cbow-init", "cbow-frozen", "skipgram-init", "skipgram-frozen", "glove-init",

@@ -237,3 +237,26 @@ def test_tables_a_study_pretrains_follow_its_threads_per_run(pretrained, tmp_pat
         return results
 
     assert numbers(first) == numbers(second)
+
+
+def test_the_time_split_shares_out_the_workers_time_by_what_the_runs_record():
+    # two workers for 10 s: 20 worker-seconds; two runs of 8 and 9 s in train(), of which 6 + 5 s were
+    # training steps and 1 + 2 s val evaluations: 11/20, 3/20, the runs' other 3 s, and 3 s outside them
+    runs = [({"train_seconds": 6.0, "eval_seconds": 1.0}, 8.0), ({"train_seconds": 5.0, "eval_seconds": 2.0}, 9.0)]
+    split = scheduler.time_split(10.0, 2, runs)
+    assert split == pytest.approx({"wall_seconds": 10.0, "jobs": 2, "runs": 2, "training_steps": 0.55,
+                                   "val_evaluations": 0.15, "test_and_files": 0.15, "start_up_and_idle": 0.15})
+    line = scheduler.describe_split(split)
+    assert line.startswith("2 run(s) trained in 10 s (2 at a time): training steps 55%, val evaluations 15%")
+
+
+def test_the_study_clock_adds_up_each_part_and_names_the_rest(monkeypatch):
+    now = iter([100.0, 101.0, 111.0, 112.0, 142.0, 150.0])  # start; tables 101-111; runs 112-142; end 150
+    monkeypatch.setattr(scheduler.time, "perf_counter", lambda: next(now))
+    clock = scheduler.StudyClock()
+    with clock.part("table pretraining"):
+        pass
+    with clock.part("GPT runs"):
+        pass
+    assert clock.line() == ("time: 50 s in all: table pretraining 10 s (20%), GPT runs 30 s (60%), checks, "
+                            "planning and summaries 10 s (20%)")

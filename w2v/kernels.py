@@ -13,8 +13,9 @@ before the update is applied, and the update is a plain SGD step on it:
 - CBOW: the mean h of the context vectors predicts the centre word; every context vector then moves by
   the gradient with respect to h, as word2vec C and gensim do (not by its 1/contexts share of it).
 
-Every gradient of an update is taken at the parameters before it (for distinct rows this is also
-word2vec's sequential order). A noise word equal to the target is skipped, as in word2vec. Threads may run
+Every gradient of a shared-noise skip-gram update is taken at the parameters before it; the pair and CBOW
+updates take word2vec's sequential order, one pass over each output row: a noise word drawn twice sees
+its first update (for distinct rows the two orders are the same). A noise word equal to the target is skipped, as in word2vec. Threads may run
 ``train_blocks`` on disjoint blocks of the same arrays at once (hogwild, like word2vec's pthreads and
 gensim's workers). Losses accumulate as (sum, running product of probabilities): one log per many logits.
 """
@@ -169,10 +170,39 @@ def sg_update(syn0, syn1, ctx, n_ctx, outs, n_out, lr, grad, delta, loss, prod):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST, inline="always")
-def cbow_update(syn0, syn1, ctx, n_ctx, outs, n_out, lr, h, neu1e, grad, loss, prod):
+def pair_update(syn0, syn1, row, outs, n_out, lr, neu1e, loss, prod):
+    """Skip-gram step for one (context, centre) pair: syn0[row] against outs[:n_out] (the centre, then its
+    noise words), as word2vec and gensim do it: each output row in turn gives its gradient to the input
+    (neu1e, from the row before its update) and takes its own in the same pass. neu1e (D,) is scratch.
+    Equal to ``sg_update`` with one context but for a noise word drawn twice, whose second logit sees the
+    first update (as in word2vec); one pass over each output row instead of three."""
+    dim = syn0.shape[1]
+    center = outs[0]
+    for d in range(dim):
+        neu1e[d] = 0.0
+    for k in range(n_out):
+        o = outs[k]
+        if k > 0 and o == center:
+            continue
+        z = np.float32(0.0)
+        for d in range(dim):
+            z += syn0[row, d] * syn1[o, d]
+        g, term = _logit_terms(z, k == 0)
+        g *= lr
+        loss, prod = _add_loss(loss, prod, term, z)
+        for d in range(dim):
+            neu1e[d] += g * syn1[o, d]
+            syn1[o, d] += g * syn0[row, d]
+    for d in range(dim):
+        syn0[row, d] += neu1e[d]
+    return loss, prod
+
+
+@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
+def cbow_update(syn0, syn1, ctx, n_ctx, outs, n_out, lr, h, neu1e, loss, prod):
     """CBOW step for one centre: h = mean of syn0[ctx[:n_ctx]] predicts outs[0] against the noise words
-    outs[1:n_out]. h and neu1e (D,) and grad (>= n_out,) are scratch. Adds the update's loss to the
-    accumulator (loss, prod) and returns it."""
+    outs[1:n_out], in word2vec's order (as :func:`pair_update`). h and neu1e (D,) are scratch. Adds the
+    update's loss to the accumulator (loss, prod) and returns it."""
     dim = syn0.shape[1]
     for d in range(dim):
         h[d] = 0.0
@@ -185,26 +215,18 @@ def cbow_update(syn0, syn1, ctx, n_ctx, outs, n_out, lr, h, neu1e, grad, loss, p
     for d in range(dim):
         h[d] *= inv
     center = outs[0]
-    for k in range(n_out):
+    for k in range(n_out):  # each output row gives h its gradient and takes its own in one pass
         o = outs[k]
         if k > 0 and o == center:
-            grad[k] = 0.0
             continue
         z = np.float32(0.0)
         for d in range(dim):
             z += h[d] * syn1[o, d]
         g, term = _logit_terms(z, k == 0)
-        grad[k] = g * lr
+        g *= lr
         loss, prod = _add_loss(loss, prod, term, z)
-    for k in range(n_out):  # the gradient of h from the old output vectors
-        g = grad[k]
-        o = outs[k]
         for d in range(dim):
             neu1e[d] += g * syn1[o, d]
-    for k in range(n_out):
-        g = grad[k]
-        o = outs[k]
-        for d in range(dim):
             syn1[o, d] += g * h[d]
     for c in range(n_ctx):
         row = ctx[c]
@@ -283,14 +305,12 @@ def train_blocks(ids, first_block, last_block, block_len, eos, seed, epoch, keep
     pairs = skipgram and not share_noise
     sent = np.empty(block_len, dtype=np.int64)
     ctx = np.empty(2 * window, dtype=np.int64)
-    one = np.empty(1, dtype=np.int64)  # the context of a pair update
     outs = np.empty(negative + 1, dtype=np.int64)
     noise = np.empty((2, 2 * window, negative), dtype=np.int64)  # this centre's and the next one's
     grad = np.empty((2 * window, negative + 1), dtype=np.float32)
     delta = np.empty((2 * window, dim), dtype=np.float32)
     h = np.empty(dim, dtype=np.float32)
     neu1e = np.empty(dim, dtype=np.float32)
-    grad1 = np.empty(negative + 1, dtype=np.float32)
     loss, prod, updates, kept = 0.0, 1.0, 0, 0
     for b in range(first_block, last_block):
         state = block_state(seed, epoch, b)
@@ -322,15 +342,13 @@ def train_blocks(ids, first_block, last_block, block_len, eos, seed, epoch, keep
                     for k in range(negative):
                         outs[k + 1] = noise[mine, c, k]
                     if pairs:  # the pair's own update: one context against the centre and its noise
-                        one[0] = ctx[c]
-                        loss, prod = sg_update(syn0, syn1, one, 1, outs, negative + 1, lr32, grad, delta,
-                                               loss, prod)
+                        loss, prod = pair_update(syn0, syn1, ctx[c], outs, negative + 1, lr32, neu1e, loss, prod)
                     elif skipgram:
                         loss, prod = sg_update(syn0, syn1, ctx, n_ctx, outs, negative + 1, lr32, grad, delta,
                                                loss, prod)
                     else:
                         loss, prod = cbow_update(syn0, syn1, ctx, n_ctx, outs, negative + 1, lr32, h, neu1e,
-                                                 grad1, loss, prod)
+                                                 loss, prod)
                 updates += n_ctx if skipgram else 1
     return total_loss(loss, prod), updates, kept
 

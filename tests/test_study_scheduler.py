@@ -240,6 +240,8 @@ def test_tables_a_study_pretrains_follow_its_threads_per_run(pretrained, tmp_pat
 
 
 def test_the_time_split_shares_out_the_workers_time_by_what_the_runs_record():
+    from study import scheduler
+
     # two workers for 10 s: 20 worker-seconds; two runs of 8 and 9 s in train(), of which 6 + 5 s were
     # training steps and 1 + 2 s val evaluations: 11/20, 3/20, the runs' other 3 s, and 3 s outside them
     runs = [({"train_seconds": 6.0, "eval_seconds": 1.0}, 8.0), ({"train_seconds": 5.0, "eval_seconds": 2.0}, 9.0)]
@@ -251,6 +253,8 @@ def test_the_time_split_shares_out_the_workers_time_by_what_the_runs_record():
 
 
 def test_the_study_clock_adds_up_each_part_and_names_the_rest(monkeypatch):
+    from study import scheduler
+
     now = iter([100.0, 101.0, 111.0, 112.0, 142.0, 150.0])  # start; tables 101-111; runs 112-142; end 150
     monkeypatch.setattr(scheduler.time, "perf_counter", lambda: next(now))
     clock = scheduler.StudyClock()

@@ -11,6 +11,7 @@ default corpus repeated to 5M tokens. Each ``*_part`` returns the table's rows o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 import os
@@ -245,15 +246,42 @@ def machine() -> dict:
             "load_average": list(os.getloadavg())}
 
 
-def run_bench(parts, *, bench_corpus: Path | None = None, glove_dir: Path | None = None, threads: int = 2,
-              seeds=(1, 2, 3, 4, 5), gpt_steps: int = 20, repeats: int = MIN_REPEATS, gpt_repeats: int | None = None,
-              precisions=("fp32",), gpt_compile: bool = False, out: Path = DEFAULT_OUT,
-              device: str = "cpu", work_dir: Path | None = None, w2v_methods=W2V_METHODS, w2v_dim: int = 100,
-              noise_window: bool = False, random_baseline: bool = False, log=print) -> dict:
-    """Run ``parts`` (in that order) on the bench text of ``bench_corpus``, print the table and write the
-    report (``{date, machine, threads, device, corpus, repeats, stages}``) to ``out``; return the report.
-    Every figure is timed ``repeats`` times (the word2vec parts once per seed of ``seeds``), the systems in
-    turn (:mod:`bench.timing`).
+@dataclasses.dataclass(frozen=True)
+class BenchSettings:
+    """What one ``make bench`` measures and how (``python -m pipelines.bench``'s options, checked there).
+
+    ``bench_corpus``: the bench text (None: the default corpus repeated to 5M tokens); ``glove_dir``: a build
+    of Stanford GloVe (None: skipped); ``threads`` of every system, ours and the peers; ``repeats``: timings of
+    every figure, the systems in turn (the word2vec parts: one per seed of ``seeds``); the GPT part's
+    ``gpt_steps`` timed steps, ``gpt_repeats`` (None: ``repeats``), ``precisions`` and ``gpt_compile``;
+    ``work_dir`` keeps the bench's files (None: a temporary folder); ``out``: where bench.json goes."""
+
+    bench_corpus: Path | None = None
+    glove_dir: Path | None = None
+    threads: int = 2
+    repeats: int = MIN_REPEATS
+    seeds: tuple = (1, 2, 3, 4, 5)
+    w2v_methods: tuple = W2V_METHODS
+    w2v_dim: int = 100
+    noise_window: bool = False
+    random_baseline: bool = False
+    gpt_steps: int = 20
+    gpt_repeats: int | None = None
+    precisions: tuple = ("fp32",)
+    gpt_compile: bool = False
+    device: str = "cpu"
+    work_dir: Path | None = None
+    out: Path = DEFAULT_OUT
+
+    def to_dict(self) -> dict:
+        return {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+                for k, v in dataclasses.asdict(self).items()}
+
+
+def run_bench(parts, settings: BenchSettings = BenchSettings(), log=print) -> dict:
+    """Run ``parts`` (in that order) as ``settings`` say, print the table and write the report (``{date,
+    machine, threads, device, corpus, repeats, settings, stages}``) to ``settings.out``; return the report.
+    Every figure is timed ``settings.repeats`` times, the systems in turn (:mod:`bench.timing`).
 
     The bench text, its prepared corpus and the peers' files go in ``work_dir`` (kept, and a corpus prepared
     there before is reused), else in a temporary folder removed at the end. Inputs are taken as valid
@@ -262,43 +290,45 @@ def run_bench(parts, *, bench_corpus: Path | None = None, glove_dir: Path | None
     from base.atomic import atomic_file
     from bench.text import prepare_bench_corpus, write_bench_text
 
+    c = settings
     rows, corpus = [], None
-    if work_dir is not None:
-        Path(work_dir).mkdir(parents=True, exist_ok=True)
-        folder = contextlib.nullcontext(work_dir)
+    if c.work_dir is not None:
+        Path(c.work_dir).mkdir(parents=True, exist_ok=True)
+        folder = contextlib.nullcontext(c.work_dir)
     else:
         folder = tempfile.TemporaryDirectory(prefix="bench-")
     with folder as where:
         work = Path(where)
         prepared = None
         if any(p in parts for p in ("prepare", "w2v", "glove")):
-            corpus = write_bench_text(work / "bench.txt", bench_corpus)
+            corpus = write_bench_text(work / "bench.txt", c.bench_corpus)
             log(f"bench corpus: {corpus['source']}, {corpus['tokens']:,} tokens")
         for part in parts:
             log(f"== {part}")
             if part in ("w2v", "glove") and prepared is None:
                 prepared = prepare_bench_corpus(work / "bench.txt", work / "prepared" / "corpus")
             if part == "prepare":
-                rows += bench_prepare_part(work / "bench.txt", repeats, log=log)
+                rows += bench_prepare_part(work / "bench.txt", c.repeats, log=log)
             elif part == "w2v":
-                rows += bench_w2v_part(prepared, threads, tuple(seeds), w2v_dim, methods=w2v_methods,
-                                       noise_window=noise_window, log=log)
+                rows += bench_w2v_part(prepared, c.threads, tuple(c.seeds), c.w2v_dim, methods=c.w2v_methods,
+                                       noise_window=c.noise_window, log=log)
             elif part == "glove":
-                rows += bench_glove_part(prepared, threads, glove_dir, work, random_baseline=random_baseline,
-                                         repeats=repeats, log=log)
+                rows += bench_glove_part(prepared, c.threads, c.glove_dir, work, random_baseline=c.random_baseline,
+                                         repeats=c.repeats, log=log)
             elif part == "analogies":
-                rows += bench_analogies_part(repeats, log=log)
+                rows += bench_analogies_part(c.repeats, log=log)
             elif part == "gpt":
-                rows += bench_gpt_part(threads, device, gpt_steps, gpt_repeats or repeats, precisions, gpt_compile,
-                                       log=log)
+                rows += bench_gpt_part(c.threads, c.device, c.gpt_steps, c.gpt_repeats or c.repeats, c.precisions,
+                                       c.gpt_compile, log=log)
             else:
-                rows += bench_study_part(work, device, repeats, log=log)
+                rows += bench_study_part(work, c.device, c.repeats, log=log)
     log("")
     for line in format_table(rows):
         log(line)
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-              "threads": threads, "device": device, "corpus": corpus, "repeats": repeats, "stages": rows}
-    out = Path(out)
+              "threads": c.threads, "device": c.device, "corpus": corpus, "repeats": c.repeats,
+              "settings": c.to_dict(), "stages": rows}
+    out = Path(c.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(out, "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2)

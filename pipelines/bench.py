@@ -67,7 +67,7 @@ def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: i
         gpt_steps: int, gpt_repeats: int | None, gpt_precisions: str, gpt_compile: bool, work_dir: Path | None,
         out: Path, device: str) -> None:
     """Measure every stage against a peer measured in the same run."""
-    from bench.run import run_bench
+    from bench.run import BenchSettings, run_bench
     from bench.text import check_bench_corpus
 
     parts = comma_choices(only, "--only", PARTS, "parts")  # a name given twice is measured once
@@ -88,11 +88,12 @@ def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: i
     check_writable(out)  # an unwritable --out fails now, not after the whole bench
     if work_dir is not None:
         check_writable(work_dir / "bench.txt")
-    run_bench(parts, bench_corpus=bench_corpus, glove_dir=glove_dir, threads=threads, seeds=seed_list,
-              gpt_steps=gpt_steps, repeats=repeats, gpt_repeats=gpt_repeats, precisions=precisions,
-              gpt_compile=gpt_compile, out=out, device=resolve_device(device), work_dir=work_dir, w2v_methods=methods, w2v_dim=w2v_dim, noise_window=noise_window,
-              random_baseline=random_baseline, log=click.echo)
-
+    settings = BenchSettings(bench_corpus=bench_corpus, glove_dir=glove_dir, threads=threads, repeats=repeats,
+                             seeds=seed_list, w2v_methods=tuple(methods), w2v_dim=w2v_dim, noise_window=noise_window,
+                             random_baseline=random_baseline, gpt_steps=gpt_steps, gpt_repeats=gpt_repeats,
+                             precisions=tuple(precisions), gpt_compile=gpt_compile, device=resolve_device(device),
+                             work_dir=work_dir, out=out)
+    run_bench(parts, settings, log=click.echo)
 
 if __name__ == "__main__":
     main_entry(cli)

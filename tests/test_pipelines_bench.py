@@ -66,6 +66,9 @@ def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in
     assert list(stages) == ["cbow", "skipgram", "skipgram noise=window", "glove counting", "glove training",
                             "gpt training fp32", "gpt training bf16"]
     assert report["repeats"] == 2 and "bf16_units" in report["machine"]
+    # the settings it ran with, beside its figures
+    assert report["settings"]["precisions"] == ["fp32", "bf16"] and report["settings"]["seeds"] == [1]
+    assert report["settings"]["work_dir"] == str(work) and report["settings"]["gpt_repeats"] == 1
     assert report["corpus"]["source"] == str(lee_path()) and report["corpus"]["tokens"] > 50_000
     assert report["threads"] == 2 and report["machine"]["cores"] == available_cores()
     for name in ("cbow", "skipgram", "skipgram noise=window"):

@@ -107,7 +107,7 @@ def bench_glove_part(prepared, threads: int, glove_dir: Path | None, work: Path,
     min_count = int(prepared.config.get("min_count", 5))
     config = GloveConfig(dim=dim, window=window, x_max=x_max, epochs=epochs, threads=threads)
     warmup_seconds = warm_up(prepared, window=window, threads=threads)
-    systems = {"count": lambda _: bench_count(prepared, window=window, threads=threads, repeats=1),
+    systems = {"count": lambda _: bench_count(prepared, window=window, threads=threads),
                "train": lambda _: train(prepared, config, progress=False)}
     if programs is not None:
         systems["stanford"] = lambda _: run_stanford(programs, prepared, work / "stanford", min_count=min_count,

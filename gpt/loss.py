@@ -23,6 +23,13 @@ CHUNK_ELEMENTS = 1 << 20  # logits per chunk: 4 MB of float32, about one L2 cach
 CHUNK_ELEMENTS_BF16 = 1 << 22
 
 
+def _operands(h: torch.Tensor, weight: torch.Tensor, bf16: bool) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The products' operands, ``h`` and ``weight`` cast once (bf16, or fp32), and the rows per chunk."""
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    chunk = max(16, (CHUNK_ELEMENTS_BF16 if bf16 else CHUNK_ELEMENTS) // weight.shape[0])
+    return h.to(dtype), weight.to(dtype), chunk
+
+
 class ChunkedLinearCrossEntropy(torch.autograd.Function):
     """``loss = mean_i(logsumexp(h_i W^T) - h_i . W[t_i])`` with its gradients computed chunk by chunk."""
 
@@ -32,9 +39,8 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
         # h (N, C), weight (V, C), targets (N,); autocast off: the products' operands are chosen here
         with torch.autocast(h.device.type, enabled=False):
             h32, w32 = h.float(), weight.float()
-            hm, wm = (h.to(torch.bfloat16), weight.to(torch.bfloat16)) if bf16 else (h32, w32)  # operands
-            N, V = h.shape[0], weight.shape[0]
-            chunk = max(16, (CHUNK_ELEMENTS_BF16 if bf16 else CHUNK_ELEMENTS) // V)
+            hm, wm, chunk = _operands(h32, w32, bf16)  # fp32: h32 and w32 themselves
+            N = h.shape[0]
             need_h, need_w = with_grad and ctx.needs_input_grad[0], with_grad and ctx.needs_input_grad[1]
             grad_h = torch.empty_like(h32) if need_h else None  # (N, C)
             grad_w = torch.zeros_like(w32) if need_w else None  # (V, C)
@@ -95,10 +101,8 @@ def linear_token_losses(h: torch.Tensor, weight: torch.Tensor, targets: torch.Te
     in :func:`linear_cross_entropy`."""
     flat_h, flat_t = h.reshape(-1, h.shape[-1]), targets.reshape(-1)  # (N, C), (N,)
     with torch.autocast(h.device.type, enabled=False):
-        dtype = torch.bfloat16 if bf16 else torch.float32
-        hm, wm = flat_h.to(dtype), weight.to(dtype)
-        N, V = flat_h.shape[0], weight.shape[0]
-        chunk = max(16, (CHUNK_ELEMENTS_BF16 if bf16 else CHUNK_ELEMENTS) // V)
+        hm, wm, chunk = _operands(flat_h, weight, bf16)
+        N = flat_h.shape[0]
         out = torch.empty(N, dtype=torch.float32, device=h.device)
         rows = torch.arange(min(chunk, N), device=h.device)
         for start in range(0, N, chunk):

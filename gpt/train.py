@@ -42,6 +42,7 @@ from gpt.checkpoint import restore_rng, resume_state, save_checkpoint
 from gpt.config import FORMAT_VERSION, GPTConfig
 from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch, require_window
 from gpt.model import GPT, seeded_generator
+from gpt.events import RunEvents
 from gpt.runs import PlannedRun, TableInput, _stderr, check_run_directory, curve_digest, finished_result, plan_run
 from gpt.runs import RunFiles  # noqa: F401 (a run's files, re-exported for callers of the trainer)
 
@@ -184,6 +185,7 @@ class _Training:
         self.step, self.curve, self.train_seconds, self.eval_seconds = 0, [], 0.0, 0.0
         self.loss_sum, self.loss_count = 0.0, 0
         self.best = None  # keep_best: {"step", "val_loss", "model"} of the lowest val loss so far (rank 0)
+        self.events: RunEvents | None = None  # rank 0's TensorBoard writer, opened by train()
 
     def restore(self, state: dict) -> None:
         """Continue from a checkpoint of this very run."""
@@ -212,6 +214,8 @@ class _Training:
                                math.exp(min(val_loss, 700.0)), train_loss, lr_at(self.config, max(self.step - 1, 0)),
                                round(self.train_seconds, 3)])
             write_curve(self.files.curve, self.curve)
+            if self.events is not None:
+                self.events.row(*(self.curve[-1][i] for i in (0, 2, 4, 5, 6)))
         self.loss_sum, self.loss_count = 0.0, 0
 
     def checkpoint(self) -> None:
@@ -294,13 +298,19 @@ def train(run: PlannedRun, options: TrainOptions = TrainOptions()) -> dict | Non
     if context.is_main:
         files.result.unlink(missing_ok=True)
         write_json(files.config, record)
+        last = training.curve[-1] if training.curve else None
+        training.events = RunEvents(files.directory, None if last is None else (last[0], last[6]))
     if options.device.startswith("cuda"):
         torch.set_float32_matmul_precision("high")
-    if not training.curve:
-        training.evaluate()  # the curve starts at the untrained model
-    if not training.loop(train_ids):
-        return None
-    result = finish(training, train_ids) if context.is_main else None
+    try:
+        if not training.curve:
+            training.evaluate()  # the curve starts at the untrained model
+        if not training.loop(train_ids):
+            return None
+        result = finish(training, train_ids) if context.is_main else None
+    finally:
+        if training.events is not None:
+            training.events.close()
     return distributed.broadcast(result, context)
 
 

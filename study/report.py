@@ -211,6 +211,8 @@ def _intrinsic_section(report: dict) -> list[str]:
 
 def _render_studies(report: dict, lines: list[str]) -> str:
     """The studies' sections after ``lines``, then the samples: the report's text."""
+    from study.table_use import render_table_use
+
     link = report["intrinsic_vs_gpt"]
     if report["compare"]:
         lines += [""] + _compare_section("Pretrained or learned token embeddings?", report["compare"], "curves.png")
@@ -228,6 +230,8 @@ def _render_studies(report: dict, lines: list[str]) -> str:
                       f"init, {b.get('delta_frozen')} frozen; these are point estimates (the study tests each "
                       "table against learned, not the tables against each other). With three tables this is an "
                       "observation, not a correlation estimate.", "", "![intrinsic vs GPT](intrinsic-vs-gpt.png)", ""]
+    if report.get("table_use"):
+        lines += render_table_use(report["table_use"])
     if report["compare_positions"]:
         lines += _compare_section("Position embeddings", report["compare_positions"], "curves-positions.png")
     if report.get("sweep"):
@@ -253,6 +257,7 @@ def _render_studies(report: dict, lines: list[str]) -> str:
 def write_report(run_dir: Path, tables: dict) -> dict:
     """Assemble, write and return the run's report (``tables`` from ``evaluate_run_tables``)."""
     from corpus.prepared import read_manifest
+    from study.table_use import MAP_IMAGE, plot_table_map, table_use
 
     layout = RunLayout(run_dir)
     out = layout.eval
@@ -284,6 +289,7 @@ def write_report(run_dir: Path, tables: dict) -> dict:
         "compare": compare, "compare_positions": positions, "sweep": sweep, "datasweep": datasweep,
         "intrinsic_vs_gpt": link, "missing": missing,
         "sample_prompt": SAMPLE_PROMPT, "samples": samples_of_variants(run_dir, compare),
+        "table_use": table_use(run_dir, compare),
     }
     text = render(report)
     for source, name in ((layout.compare / "curves.png", "curves.png"),
@@ -295,6 +301,8 @@ def write_report(run_dir: Path, tables: dict) -> dict:
                 shutil.copyfile(source, tmp)
     if link.get("methods"):
         plot_intrinsic_vs_gpt(out / "intrinsic-vs-gpt.png", link)
+    if report["table_use"]:
+        plot_table_map(out / MAP_IMAGE, report["table_use"])
     write_json(out / "report.json", report)
     with atomic_file(out / "report.md", "w", encoding="utf-8") as handle:
         handle.write(text)

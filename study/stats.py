@@ -120,6 +120,19 @@ def holm(differences: dict[str, PairedDifference], alpha: float = ALPHA) -> dict
     return out
 
 
+def mean_interval(values: list[float], confidence: float = 0.95) -> dict:
+    """``{"n", "mean", "ci_low", "ci_high"}``: the mean over seeds with its two-sided t-interval (None bounds
+    for a single value)."""
+    from scipy import stats
+
+    array = np.asarray(values, dtype=np.float64)
+    n, mean = len(array), float(array.mean())
+    if n < 2:
+        return {"n": n, "mean": mean, "ci_low": None, "ci_high": None}
+    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1)) * float(array.std(ddof=1)) / math.sqrt(n)
+    return {"n": n, "mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (NaN std for one value)."""
     array = np.asarray(values, dtype=np.float64)

@@ -215,8 +215,21 @@ def test_report_over_a_small_run(pretrained_run):
         assert all(s.startswith("the history of the") for s in report["samples"][name])
     link = report["intrinsic_vs_gpt"]["methods"]
     assert link["glove"]["delta_init"] == summary["variants"]["glove-init"]["difference"]["mean"]
-    for image in ("curves.png", "curves-positions.png", "intrinsic-vs-gpt.png"):
+    for image in ("curves.png", "curves-positions.png", "intrinsic-vs-gpt.png", "table-map.png"):
         assert (out / image).read_bytes()[:4] == b"\x89PNG"
+    # what the GPT did with its table: every init arm, over both seeds, beside learned's final embedding
+    use = report["table_use"]
+    assert "## What the GPT did with its table" in text and use["seeds"] == 2
+    assert {v for v, a in use["arms"].items() if a["kind"] == "init"} == {"cbow-init", "skipgram-init", "glove-init"}
+    assert use["arms"]["learned"]["kind"] == "learned"
+    for variant in ("cbow-init", "skipgram-init", "glove-init"):
+        arm = use["arms"][variant]
+        record = json.loads((run_dir / "gpt" / variant / "seed0" / "config.json").read_text())
+        assert sum(band["rows"] for band in arm["drift"].values()) <= record["table"]["found"]
+        # 16 small steps move the rows of frequent words a little: they keep most of their direction
+        assert 0.5 < arm["drift"]["1000+"]["mean"] <= 1.0 and arm["drift"]["1000+"]["n"] == 2
+        assert set(arm["trained_scores"]) == set(arm["table_scores"]) >= {"ws353", "simlex999", "google"}
+        assert len(use["maps"][variant]["table"]) == len(use["map_words"]) > 5
 
 
 def test_parallel_runs_give_the_same_results_as_one_at_a_time(pretrained_run, tmp_path):

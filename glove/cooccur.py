@@ -10,8 +10,10 @@ Boundaries and skipped ids (a choice of this project):
   take no slot in the window, so distances count kept tokens only.
 Rows that end up without any pair (the specials, words seen only alone) are filled in by the trainer.
 
-Memory: pairs of frequent words (product of their ranks under a bound, like Stanford's ``max_product``)
-accumulate in a dense float64 block; the rest go to per-thread overflow buffers that are sorted, reduced
+Each pair is counted once, as (min id, max id), and the upper triangle is mirrored at the end (half the
+work of counting both directions; the same sums, each in the same order). Memory: pairs of frequent words
+(product of their ranks under a bound, like Stanford's ``max_product``) accumulate in a dense float64
+block; the rest go to per-thread overflow buffers that are sorted, reduced
 and merged into a sorted accumulator whenever they fill. The dense block plus the buffers stay under
 ``memory_gb``; the merged result (16 bytes per non-zero, which training needs in memory anyway) is the
 output. Counting runs in numba ``nogil`` kernels (``glove.kernels``) on Python threads
@@ -40,10 +42,10 @@ from tqdm.auto import tqdm
 from base.atomic import atomic_path
 from base.errors import InputError
 from glove.config import DistanceWeighting, GloveConfig
-from glove.kernels import collect, count_span, merge_sorted, reduce_sorted, seed_history
+from glove.kernels import collect, count_span, merge_sorted, mirror, reduce_sorted, seed_history
 from tabletrain.pool import run_workers
 
-COOCCUR_FORMAT_VERSION = 1
+COOCCUR_FORMAT_VERSION = 2  # 2: each pair counted once and mirrored (the same counts to float rounding)
 COOCCUR_KIND = "w2v-gpt/glove-cooccurrence"
 BOUNDARY_POLICY = "windows stop at <eos>; <pad> and <unk> dropped"
 _CHUNK_TOKENS = 1 << 20  # tokens per kernel call (progress granularity)
@@ -52,23 +54,26 @@ _DENSE_MAX_BYTES = 128 << 20  # per thread
 
 # ------------------------------------------------------------------------------------------------ counting
 def dense_layout(vocab_size: int, max_entries: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row offsets and widths of the dense block: row a keeps columns b < min(V, P // (a + 1)).
+    """Row offsets and limits of the dense block over the upper triangle (each pair is kept once, as
+    (min, max)): row a keeps columns a <= b < limit[a] = max(a, min(V, P // (a + 1))), at
+    ``lookup[a] + b - a``.
 
     P (Stanford's max_product) is the largest value whose block fits in ``max_entries`` cells.
     Returns (lookup (V + 1,), limit (V,)), both int64.
     """
     ranks = np.arange(1, vocab_size + 1, dtype=np.int64)
+    first = ranks - 1  # row a's first column
 
-    def size(p: int) -> int:
-        return int(np.minimum(vocab_size, p // ranks).sum())
+    def limits(p: int) -> np.ndarray:
+        return np.maximum(first, np.minimum(vocab_size, p // ranks))
 
     lo, hi = 0, vocab_size * vocab_size
-    while lo < hi:  # largest p with size(p) <= max_entries
+    while lo < hi:  # largest p with a block of at most max_entries cells
         mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if size(mid) <= max_entries else (lo, mid - 1)
-    limit = np.minimum(vocab_size, lo // ranks)
+        lo, hi = (mid, hi) if int((limits(mid) - first).sum()) <= max_entries else (lo, mid - 1)
+    limit = limits(lo)
     lookup = np.zeros(vocab_size + 1, dtype=np.int64)
-    np.cumsum(limit, out=lookup[1:])
+    np.cumsum(limit - first, out=lookup[1:])
     return lookup, limit
 
 
@@ -95,7 +100,7 @@ def count_pairs(ids: np.ndarray, vocab_size: int, *, window: int = 10,
     # no longer fits the caches and costs page faults and a longer scan at the end).
     lookup, limit = dense_layout(vocab_size, int(min(0.5 * budget / threads, _DENSE_MAX_BYTES)) // 8)
     # Each buffered pair costs 16 bytes, plus 24 while it is sorted: 30% of the budget.
-    buffer_len = max(int(0.3 * budget) // (40 * threads), 4 * window + 64)
+    buffer_len = max(int(0.3 * budget) // (40 * threads), 2 * window + 64)
     bounds = [len(ids) * t // threads for t in range(threads + 1)]
     results: list = [None] * threads
     done = np.zeros(threads, dtype=np.int64)
@@ -133,7 +138,7 @@ def count_pairs(ids: np.ndarray, vocab_size: int, *, window: int = 10,
         dense += other
         okeys, ovals = merge_sorted(okeys, ovals, k, v)
     results.clear()
-    return collect(dense, lookup, limit, okeys, ovals, vocab_size)
+    return mirror(*collect(dense, lookup, limit, okeys, ovals, vocab_size), vocab_size)
 
 
 def _out_of_range(ids, position: int, vocab_size: int) -> InputError:

@@ -1,8 +1,10 @@
 """GloVe's compiled kernels: co-occurrence counting, and the objective with its AdaGrad updates.
 
 Counting (numba, ``nogil`` so that Python threads run them in parallel): ``count_span`` windows a span of
-token ids into a dense block and an overflow buffer, ``reduce_sorted`` / ``merge_sorted`` fold sorted
-overflow runs together, ``collect`` turns the result into sorted COO arrays. See ``glove.cooccur``.
+token ids into a dense block and an overflow buffer, each pair once as (min, max) (the counts are
+symmetric), ``reduce_sorted`` / ``merge_sorted`` fold sorted overflow runs together, ``collect`` turns the
+result into sorted COO arrays of the upper triangle and ``mirror`` into the whole matrix. See
+``glove.cooccur``.
 
 Training: a numba kernel (per entry, hogwild) and a torch step (batched, CPU or CUDA).
 
@@ -22,11 +24,13 @@ from numba import njit
 
 # ------------------------------------------------------------------------------------------------ counting
 @njit(nogil=True, cache=True, inline="always")
-def _count_pair(row, col, weight, dense, lookup, limit, vocab_size, keys, vals, n):
-    """Add ``weight`` to entry (row, col): in the dense block when ``col`` is below the row's limit, else as
-    the next overflow record; returns the overflow fill."""
+def _count_pair(w1, w2, weight, dense, lookup, limit, vocab_size, keys, vals, n):
+    """Add ``weight`` to the unordered pair {w1, w2}, kept once as (row, col) = (min, max): in the dense
+    block (upper triangle) when ``col`` is below the row's limit, else as the next overflow record;
+    returns the overflow fill. :func:`mirror` makes the counts symmetric at the end."""
+    row, col = (w1, w2) if w1 <= w2 else (w2, w1)
     if col < limit[row]:
-        dense[lookup[row] + col] += weight
+        dense[lookup[row] + col - row] += weight
     else:
         keys[n] = row * vocab_size + col
         vals[n] = weight
@@ -43,7 +47,7 @@ def count_span(ids, start, end, hist, state, window, harmonic, eos_id, pad_id, u
     kept so far. Returns (next position, buffer fill); next position -1 means an id out of range.
     """
     j = state[0]
-    cap = keys.shape[0] - 2 * window
+    cap = keys.shape[0] - window
     pos = start
     while pos < end:
         if n > cap:
@@ -63,7 +67,6 @@ def count_span(ids, start, end, hist, state, window, harmonic, eos_id, pad_id, u
             w1 = hist[k % window]
             weight = 1.0 / (j - k) if harmonic else 1.0
             n = _count_pair(w1, w2, weight, dense, lookup, limit, vocab_size, keys, vals, n)
-            n = _count_pair(w2, w1, weight, dense, lookup, limit, vocab_size, keys, vals, n)  # symmetric
         hist[j % window] = w2
         j += 1
     state[0] = j
@@ -134,7 +137,7 @@ def merge_sorted(ak, av, bk, bv):
 
 @njit(cache=True)
 def collect(dense, lookup, limit, okeys, ovals, vocab_size):
-    """Dense block + sorted overflow -> COO arrays sorted by (row, col)."""
+    """Dense block + sorted overflow -> the upper triangle's COO arrays (row <= col), sorted by (row, col)."""
     total = okeys.shape[0]
     for i in range(dense.shape[0]):
         if dense[i] != 0.0:
@@ -144,8 +147,8 @@ def collect(dense, lookup, limit, okeys, ovals, vocab_size):
     vals = np.empty(total, dtype=np.float64)
     p = q = 0
     for a in range(vocab_size):
-        base = lookup[a]
-        for b in range(limit[a]):
+        base = lookup[a] - a
+        for b in range(a, limit[a]):
             x = dense[base + b]
             if x != 0.0:
                 rows[p], cols[p], vals[p] = a, b, x
@@ -155,6 +158,41 @@ def collect(dense, lookup, limit, okeys, ovals, vocab_size):
             p += 1
             q += 1
     return rows, cols, vals
+
+
+@njit(cache=True)
+def mirror(rows, cols, vals, vocab_size):
+    """Upper-triangle counts (row <= col, sorted) -> the symmetric matrix's COO arrays sorted by (row, col):
+    (r, c) also as (c, r), and the diagonal doubled (a word next to itself counts once per direction).
+
+    Row x of the result holds first the mirrored entries (r, x), r < x, then its own (x, c), c >= x; the
+    input's order fills both parts in increasing column order."""
+    below = np.zeros(vocab_size, dtype=np.int64)  # mirrored entries per row
+    own = np.zeros(vocab_size, dtype=np.int64)
+    for i in range(rows.shape[0]):
+        own[rows[i]] += 1
+        if rows[i] != cols[i]:
+            below[cols[i]] += 1
+    lower = np.empty(vocab_size, dtype=np.int64)  # next free slot of each row's two parts
+    upper = np.empty(vocab_size, dtype=np.int64)
+    start = 0
+    for x in range(vocab_size):
+        lower[x] = start
+        upper[x] = start + below[x]
+        start += below[x] + own[x]
+    out_r = np.empty(start, dtype=np.int32)
+    out_c = np.empty(start, dtype=np.int32)
+    out_v = np.empty(start, dtype=np.float64)
+    for i in range(rows.shape[0]):
+        r, c, v = rows[i], cols[i], vals[i]
+        k = upper[r]
+        out_r[k], out_c[k], out_v[k] = r, c, (2.0 * v if r == c else v)
+        upper[r] += 1
+        if r != c:
+            k = lower[c]
+            out_r[k], out_c[k], out_v[k] = c, r, v
+            lower[c] += 1
+    return out_r, out_c, out_v
 
 
 # ------------------------------------------------------------------------------------------------ objective

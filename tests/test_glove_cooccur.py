@@ -75,9 +75,15 @@ def test_matches_brute_force_on_random_ids(memory_gb, threads):
 def test_dense_layout_fits_budget():
     lookup, limit = dense_layout(1000, 50_000)
     assert lookup[-1] <= 50_000 and lookup[-1] > 40_000
-    assert np.all(np.diff(limit) <= 0) and limit[0] == 1000  # frequent rows are widest
+    widths = np.diff(lookup)
+    assert np.all(widths == limit - np.arange(1000)) and limit[0] == 1000  # the upper triangle, row by row
+    assert np.all(np.diff(widths) <= 0)  # frequent rows are widest
+    # by hand, V = 6 and at most 12 cells: P = 11 keeps b < 11 // (a + 1) in row a, so row 0 keeps its 6
+    # columns, row 1 columns 1-4, row 2 column 2: 11 cells (P = 12 would need 13); rows 3-5 keep none
+    lookup, limit = dense_layout(6, 12)
+    assert limit.tolist() == [6, 5, 3, 3, 4, 5] and lookup.tolist() == [0, 6, 10, 11, 11, 11, 11]
     lookup, limit = dense_layout(100, 10**9)
-    assert lookup[-1] == 100 * 100  # everything dense when it fits
+    assert lookup[-1] == 100 * 101 // 2  # the whole triangle when it fits
 
 
 def test_bad_input():

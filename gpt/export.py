@@ -203,6 +203,7 @@ def write_export(checkpoint, prepared, out, log=print, warn=print) -> dict:
              "tokenizer": prepared.tokenizer_name}
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    transformers.utils.logging.disable_progress_bar()  # one line of output, not a bar per file
     try:
         hf_model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)

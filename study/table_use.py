@@ -127,13 +127,12 @@ def table_use(run_dir: Path, summary: dict | None) -> dict:
     for variant in summary["variants"]:
         paths = _runs(run_dir, variant, seeds)
         finals = [_final_rows(p) for p in paths]
-        if finals[0][1]["config"].get("embedding", "learned") not in ("learned", "init"):
-            continue  # a frozen table: its rows are the table's
+        mode = finals[0][1]["config"].get("embedding", "learned")
+        if mode == "frozen" or (mode == "learned" and variant != summary["baseline"]):
+            continue  # a frozen table's rows are the table's; other learned arms are not the baseline
         trained = _over_seeds([_scores(EmbeddingTable(tokens, rows), whole) for rows, _ in finals])
-        if variant == summary["baseline"]:
+        if mode == "learned":
             arms[variant] = {"kind": "learned", "trained_scores": trained}
-            continue
-        if finals[0][1]["config"].get("embedding") != "init":
             continue
         drifts, table_scores, first = [], [], None
         for rows, record in finals:

@@ -86,6 +86,11 @@ def build_model(record: dict, state_dict: dict | None = None) -> GPT:
     return model
 
 
+def same_corpus(record: dict, prepared) -> bool:
+    """Whether the run of ``record`` was trained on ``prepared`` (its content hash and vocabulary size)."""
+    return record["corpus_hash"] == prepared.content_hash and record["vocab_size"] == len(prepared.vocab)
+
+
 def load_model(path: Path, device: str = "cpu") -> tuple[GPT, dict]:
     """The trained model of a checkpoint, in eval mode on ``device``, and the run's record."""
     state = read_checkpoint(path)

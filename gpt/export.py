@@ -43,12 +43,10 @@ def check_exportable(position: str) -> None:
 @torch.no_grad()
 def _shared(model: GPT) -> dict:
     """The weights every architecture takes: token rows, output head and per-block tensors (biases zeros)."""
-    c = model.config
-    d = c.d_model
-    zeros = lambda n: torch.zeros(n)  # noqa: E731
+    d = model.config.d_model
 
     def bias(layer, n):
-        return layer.bias.detach().clone() if layer.bias is not None else zeros(n)
+        return layer.bias.detach().clone() if layer.bias is not None else torch.zeros(n)
 
     rows = model.tok(torch.arange(model.vocab_size).view(1, -1))[0]  # (V, d): what the blocks see
     blocks = []
@@ -167,23 +165,23 @@ def _check_out(out, record: dict) -> None:
 def write_export(checkpoint, prepared, out, log=print, warn=print) -> dict:
     """Write the run of ``checkpoint`` (trained on ``prepared``) to the folder ``out`` for ``transformers``:
     the model (safetensors, config), the fast tokenizer over the run's vocabulary, and ``w2v-gpt-export.json``
-    (the run's record and where it came from). Written beside ``out`` and renamed into place; ``out`` may
+    (the run's record and where it came from). Built beside ``out`` and swapped in whole
+    (:func:`base.atomic.atomic_directory`); ``out`` may
     hold an earlier export of the same run, nothing else. Returns the export's record."""
     import json
-    import shutil
-    import tempfile
     from pathlib import Path
 
+    from base.atomic import atomic_directory
     from base.layout import RunFiles
     from corpus.hf_tokenizer import fast_tokenizer
-    from gpt.checkpoint import read_checkpoint, build_model
+    from gpt.checkpoint import build_model, read_checkpoint, same_corpus
 
     transformers = require_transformers()
     checkpoint, out = Path(checkpoint), Path(out)
     state = read_checkpoint(checkpoint)
     record = state["record"]
     check_exportable(record["config"].get("position", "learned"))
-    if record["corpus_hash"] != prepared.content_hash or record["vocab_size"] != len(prepared.vocab):
+    if not same_corpus(record, prepared):
         raise InputError(f"{checkpoint} was trained on another corpus than {prepared.path}")
     _check_out(out, record)
     finished = RunFiles(checkpoint.parent).result.is_file()
@@ -201,17 +199,10 @@ def write_export(checkpoint, prepared, out, log=print, warn=print) -> dict:
     about = {"record": record, "checkpoint": str(checkpoint), "step": int(state["step"]), "finished": finished,
              "architecture": type(hf_model).__name__, "corpus": str(prepared.path),
              "tokenizer": prepared.tokenizer_name}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     transformers.utils.logging.disable_progress_bar()  # one line of output, not a bar per file
-    try:
+    with atomic_directory(out) as staging:
         hf_model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         (staging / EXPORT_RECORD).write_text(json.dumps(about, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     log(f"exported {checkpoint.parent} as {about['architecture']} to {out}")
     return about

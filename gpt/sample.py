@@ -10,7 +10,7 @@ import torch
 
 from base.errors import InputError
 from base.layout import RunFiles, RunLayout
-from gpt.checkpoint import load_model
+from gpt.checkpoint import load_model, same_corpus
 from gpt.model import GPT
 
 
@@ -88,7 +88,7 @@ def sample_text(run_dir: str | Path, variant: str, prompt: str, n_tokens: int = 
     if warn is not None and not RunFiles(checkpoint.parent).result.is_file():
         warn(f"warning: {checkpoint.parent} never finished (no result.json: diverged or interrupted); "
              "these samples come from a partly trained model")
-    if record["corpus_hash"] != prepared.content_hash or record["vocab_size"] != len(prepared.vocab):
+    if not same_corpus(record, prepared):
         raise InputError(f"variant {variant!r} was trained on another corpus than {prepared.path}; retrain it")
     if context is not None and context <= 0:
         raise InputError(f"--context must be positive, got {context}")

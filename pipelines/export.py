@@ -28,13 +28,13 @@ def cli(run_dir: Path, run_name: str, out: Path) -> None:
     """Write the run's model and tokenizer for transformers' AutoModelForCausalLM and AutoTokenizer
     (GPT-2 for learned, sinusoidal and no positions; GPT-NeoX for rope; alibi does not export)."""
     from base.errors import InputError
-    from base.layout import RunLayout
+    from base.layout import RunFiles, RunLayout
     from corpus import PreparedCorpus
     from gpt.export import require_transformers, write_export
 
     variant, seed = parse_run(run_name)
     require_transformers()
-    checkpoint = RunLayout(run_dir).gpt_run(variant, seed) / "checkpoint.pt"
+    checkpoint = RunFiles.of(run_dir, variant, seed).checkpoint
     if not checkpoint.is_file():
         raise InputError(f"no trained run {run_name} in {RunLayout(run_dir).gpt} (no {checkpoint.name} there)")
     prepared = PreparedCorpus.open(RunLayout(run_dir).corpus)

@@ -27,6 +27,8 @@ TOKENIZER ?=
 JOBS ?= auto
 BENCH_CORPUS ?=
 GLOVE_DIR ?=
+NANOGPT_DIR ?=
+PRECISION ?=
 
 X_MAX ?= 10
 
@@ -48,6 +50,7 @@ CORPUS_ARG := $(if $(CORPUS),--corpus $(CORPUS)) $(if $(TOKENIZER),--tokenizer $
 EPOCHS_ARG := $(if $(EPOCHS),--epochs $(EPOCHS))
 THREADS_ARG := $(if $(THREADS),--threads $(THREADS))
 DEVICE_ARG := $(if $(DEVICE),--device $(DEVICE))
+PRECISION_ARG := $(if $(PRECISION),--precision $(PRECISION))
 TOKENS_ARG := $(if $(TOKENS),--tokens $(TOKENS))
 SWEEP_ARGS := $(if $(BUDGETS),--budgets $(BUDGETS)) $(if $(ARMS),--arms $(ARMS))
 DATASWEEP_ARGS := $(if $(FRACTIONS),--fractions $(FRACTIONS)) $(if $(ARMS),--arms $(ARMS)) \
@@ -61,7 +64,7 @@ STAMP := $(VENV)/.installed
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
-	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) TOKENIZER DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS FRACTIONS TABLE_CORPUS TABLE_FILES TABLE_WIDTH SUBWORD_ROWS GPT_EPOCHS JOBS=$(JOBS) THREADS DEVICE FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
+	@echo "Variables: RUN=$(RUN) CORPUS=$(CORPUS) TOKENIZER DIM=$(DIM) EPOCHS SEEDS=$(SEEDS) TOKENS BUDGETS ARMS FRACTIONS TABLE_CORPUS TABLE_FILES TABLE_WIDTH SUBWORD_ROWS GPT_EPOCHS JOBS=$(JOBS) THREADS DEVICE PRECISION FAST X_MAX=$(X_MAX) TORCH=$(TORCH)"
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -87,24 +90,24 @@ pretrain: $(STAMP) ## Prepare CORPUS if needed, then train cbow, skipgram and gl
 compare: $(STAMP) ## Train the GPT with every table (init, frozen; TABLE_FILES too) against learned, SEEDS seeds, TOKENS each
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
 	$(MAKE) pretrain
-	$(PY) -m pipelines.compare --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(TOKENS_ARG) $(DEVICE_ARG) \
+	$(PY) -m pipelines.compare --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(TOKENS_ARG) $(DEVICE_ARG) $(PRECISION_ARG) \
 		$(JOBS_ARG) $(FAST_COMPARE) $(TABLE_FILES_ARG)
 
 compare-positions: $(STAMP) ## The same study over position embeddings (learned, sinusoidal, rope, alibi, none)
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
 	$(PY) -m pipelines.compare --positions --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(TOKENS_ARG) \
-		$(DEVICE_ARG) $(JOBS_ARG) $(FAST_COMPARE)
+		$(DEVICE_ARG) $(PRECISION_ARG) $(JOBS_ARG) $(FAST_COMPARE)
 
 sweep: $(STAMP) ## The compare study across token budgets (BUDGETS, ARMS, SEEDS): where does the advantage end?
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
 	$(MAKE) pretrain
-	$(PY) -m pipelines.sweep --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(SWEEP_ARGS) $(DEVICE_ARG) \
+	$(PY) -m pipelines.sweep --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(SWEEP_ARGS) $(DEVICE_ARG) $(PRECISION_ARG) \
 		$(JOBS_ARG) $(FAST_COMPARE)
 
 datasweep: $(STAMP) ## The study across the GPT's data size (FRACTIONS, ARMS, TABLE_CORPUS, GPT_EPOCHS, SEEDS): what is a table worth?
 	@test -f $(RUN_DIR)/corpus/manifest.json || $(PY) -m pipelines.prepare --run-dir $(RUN_DIR) $(CORPUS_ARG)
 	$(MAKE) pretrain
-	$(PY) -m pipelines.datasweep --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(DATASWEEP_ARGS) $(DEVICE_ARG) \
+	$(PY) -m pipelines.datasweep --run-dir $(RUN_DIR) --seeds $(SEEDS) --dim $(DIM) $(DATASWEEP_ARGS) $(DEVICE_ARG) $(PRECISION_ARG) \
 		$(JOBS_ARG) $(FAST_COMPARE)
 
 eval: $(STAMP) ## Intrinsic evaluation of the run's tables and the comparison report -> runs/$(RUN)/eval/
@@ -114,9 +117,10 @@ $(VENV)/.bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	touch $(VENV)/.bench
 
-bench: $(VENV)/.bench ## Every stage's speed beside a peer measured in the same run (BENCH_CORPUS, GLOVE_DIR) -> runs/bench/bench.json
+bench: $(VENV)/.bench ## Every stage's speed beside a peer measured in the same run (BENCH_CORPUS, GLOVE_DIR, NANOGPT_DIR) -> runs/bench/bench.json
 	$(PY) -m pipelines.bench $(if $(BENCH_CORPUS),--bench-corpus $(BENCH_CORPUS)) \
-		$(if $(GLOVE_DIR),--glove-dir $(GLOVE_DIR)) $(THREADS_ARG) $(DEVICE_ARG)
+		$(if $(GLOVE_DIR),--glove-dir $(GLOVE_DIR)) $(if $(NANOGPT_DIR),--nanogpt-dir $(NANOGPT_DIR)) \
+		$(THREADS_ARG) $(DEVICE_ARG)
 
 gpu-check: $(VENV)/.bench ## On a machine with CUDA (and a CUDA build of torch): the GPT tests on CUDA, the GPT bench, a smoke study
 	@$(PY) -c "import torch, sys; torch.cuda.is_available() or sys.exit('make gpu-check: torch sees no CUDA device here (no GPU, or a CPU build of torch: install a CUDA one, e.g. make install TORCH=torch); nothing was run')"

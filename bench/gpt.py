@@ -31,6 +31,7 @@ from gpt.train import Stepper, lr_at, make_optimizer
 
 BENCH_CONFIG = GPTConfig(d_model=128, n_layer=4, n_head=4, context=128, batch_size=32)
 BENCH_VOCAB = 10_000
+PEER_NAME = "transformers GPT2LMHeadModel"
 
 
 def flops_per_token(parameters: int, config: GPTConfig) -> int:
@@ -39,7 +40,7 @@ def flops_per_token(parameters: int, config: GPTConfig) -> int:
     return 6 * parameters + 12 * config.n_layer * config.d_model * config.context
 
 
-def _timed(step, steps: int, warmup_steps: int, tokens_per_step: int, device: str) -> tuple[float, float]:
+def timed(step, steps: int, warmup_steps: int, tokens_per_step: int, device: str) -> tuple[float, float]:
     """``(tokens/s, warm-up seconds)`` of ``steps`` calls of ``step(i)`` timed after ``warmup_steps`` untimed
     ones (first calls: allocation, kernel selection, compiling), whose seconds are returned apart."""
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
@@ -55,7 +56,7 @@ def _timed(step, steps: int, warmup_steps: int, tokens_per_step: int, device: st
     return steps * tokens_per_step / (time.perf_counter() - started), warmup
 
 
-def _figures(speed: float, warmup: float, parameters: int, config: GPTConfig) -> dict:
+def figures(speed: float, warmup: float, parameters: int, config: GPTConfig) -> dict:
     """The figures of one timing: tokens/s, warm-up seconds, parameters (without the position table) and
     GFLOP/s."""
     return {"tokens_per_second": speed, "warmup_seconds": warmup, "parameters": parameters,
@@ -82,9 +83,9 @@ def tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_
                              config.context, device)
             stepper.step(x, y, lr_at(config, i), config.grad_clip)
 
-        speed, warmup = _timed(step, steps, warmup_steps, config.tokens_per_step, device)
+        speed, warmup = timed(step, steps, warmup_steps, config.tokens_per_step, device)
         parameters = sum(p.numel() for name, p in model.named_parameters() if not name.startswith("pos."))
-        return _figures(speed, warmup, parameters, config)
+        return figures(speed, warmup, parameters, config)
 
 
 def transformers_tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size: int = BENCH_VOCAB,
@@ -119,9 +120,9 @@ def transformers_tokens_per_second(config: GPTConfig = BENCH_CONFIG, vocab_size:
             optimizer.step()
 
         # the same B x T tokens through the model per step as ours (its loss shifts them, so T - 1 targets)
-        speed, warmup = _timed(step, steps, warmup_steps, config.tokens_per_step, device)
+        speed, warmup = timed(step, steps, warmup_steps, config.tokens_per_step, device)
         parameters = sum(p.numel() for name, p in model.named_parameters() if ".wpe." not in name)
-        return _figures(speed, warmup, parameters, config)
+        return figures(speed, warmup, parameters, config)
 
 
 def _peer_installed() -> bool:
@@ -145,11 +146,12 @@ def _gathered(timings: list[dict], config: GPTConfig) -> dict:
 
 
 def bench_gpt(threads: int = 2, device: str = "cpu", repeats: int = MIN_REPEATS, steps: int = 20,
-              precisions=("fp32",), compiled: bool = False, log=None) -> dict:
+              precisions=("fp32",), compiled: bool = False, nanogpt_dir=None, log=None) -> dict:
     """Ours at each of ``precisions`` (with ``compiled``, also each torch.compiled: ``"bf16 compiled"``) and
-    the peer (None without ``transformers``) at the bench config, called in turn for ``repeats`` rounds
-    (:func:`bench.timing.interleave`) so that all see the same load. ``{"ours": {name: figures}, "peer":
-    figures | None, ...}``, figures holding every timing."""
+    the peers at the bench config: transformers' GPT-2 (where installed) and, given ``nanogpt_dir``,
+    nanoGPT's model.py (:mod:`bench.nanogpt`), called in turn for ``repeats`` rounds
+    (:func:`bench.timing.interleave`) so that all see the same load. ``{"ours": {name: figures}, "peers":
+    {peer name: figures}, "settings"}``, figures holding every timing; a peer that did not run is absent."""
     c = BENCH_CONFIG
     systems = {}
     for precision in precisions:
@@ -159,11 +161,16 @@ def bench_gpt(threads: int = 2, device: str = "cpu", repeats: int = MIN_REPEATS,
                                                                      device=device, steps=steps, compile=k))
     ours = list(systems)
     if _peer_installed():
-        systems["peer"] = lambda _: transformers_tokens_per_second(threads=threads, device=device, steps=steps)
+        systems[PEER_NAME] = lambda _: transformers_tokens_per_second(threads=threads, device=device, steps=steps)
+    if nanogpt_dir is not None:
+        from bench.nanogpt import PEER_NAME as NANOGPT, load_model_module, nanogpt_tokens_per_second
+
+        module = load_model_module(nanogpt_dir)
+        systems[NANOGPT] = lambda _: nanogpt_tokens_per_second(module, c, BENCH_VOCAB, steps=steps,
+                                                               threads=threads, device=device)
     runs = interleave(systems, repeats, log=log)
     return {"ours": {name: _gathered(runs[name], c) for name in ours},
-            "peer": _gathered(runs["peer"], c) if "peer" in runs else None,
-            "peer_name": "transformers GPT2LMHeadModel",
+            "peers": {name: _gathered(runs[name], c) for name in runs if name not in ours},
             "settings": {"d_model": c.d_model, "n_layer": c.n_layer, "n_head": c.n_head, "context": c.context,
                          "batch_size": c.batch_size, "vocab_size": BENCH_VOCAB, "threads": threads,
                          "device": device, "steps": steps, "repeats": repeats}}

@@ -1,8 +1,8 @@
 """``make bench``: every stage's speed beside a peer measured in the same run, in one table and ``bench.json``.
 
 Peers: gensim (CBOW, skip-gram, analogy evaluation), Hugging Face ``transformers``' GPT-2 of the same shape
-(the GPT), Stanford GloVe's C programs when a build of them is given (else skipped, and no number is shown
-for them). Speed sits beside quality (WS353, SimLex-999, Google analogies of both systems' tables, from the
+and nanoGPT's model.py when a clone of it is given (the GPT), Stanford GloVe's C programs when a build of
+them is given (an absent peer is skipped, and no number is shown for it). Speed sits beside quality (WS353, SimLex-999, Google analogies of both systems' tables, from the
 same corpus), so a faster but worse table cannot look good. The corpus is a given text file or, None, the
 default corpus repeated to 5M tokens. Each ``*_part`` returns the table's rows of one part (:data:`PARTS`);
 :func:`run_bench` runs the parts asked for, prints the table and writes ``bench.json``.
@@ -154,27 +154,34 @@ def bench_analogies_part(repeats: int = MIN_REPEATS, log=print) -> list[dict]:
 
 
 def bench_gpt_part(threads: int, device: str, steps: int = 20, repeats: int = MIN_REPEATS,
-                   precisions=("fp32",), compiled: bool = False, log=print) -> list[dict]:
-    """GPT training tokens/s at each precision (``compiled``: also torch.compiled) against transformers'
-    GPT-2 of the same shape (fp32; no peer figure without it), alternating ours and the peer for ``repeats``
-    rounds."""
-    from bench.gpt import bench_gpt
+                   precisions=("fp32",), compiled: bool = False, nanogpt_dir: Path | None = None,
+                   log=print) -> list[dict]:
+    """GPT training tokens/s at each precision (``compiled``: also torch.compiled) against each peer in fp32:
+    transformers' GPT-2 of the same shape (no peer figure without it) and, given ``nanogpt_dir``, nanoGPT's
+    model.py (rows ``... vs nanoGPT``), all in turn for ``repeats`` rounds."""
+    from bench.gpt import PEER_NAME, bench_gpt
+    from bench.nanogpt import PEER_NAME as NANOGPT
 
     r = bench_gpt(threads=threads, device=device, repeats=repeats, steps=steps, precisions=precisions,
-                  compiled=compiled, log=log)
-    peer = r["peer"]
-    if peer is None:
+                  compiled=compiled, nanogpt_dir=nanogpt_dir, log=log)
+    if PEER_NAME not in r["peers"]:
         log("  transformers: not installed (pip install -e .[bench]); no peer figure")
+    if nanogpt_dir is None:
+        log("  nanoGPT: skipped (set NANOGPT_DIR to a clone of karpathy/nanoGPT to measure it here)")
     rows = []
-    for name, ours in r["ours"].items():
-        precision, _, compiled_ = name.partition(" ")
-        rows.append(_row(f"gpt training {name}", "tokens/s", ours["tokens_per_second"],
-                         peer["tokens_per_second"] if peer else None,
-                         r["peer_name"] + " fp32" if peer else "none installed",
-                         dict(r["settings"], precision=precision, compile=bool(compiled_)), gflops=ours["gflops"],
-                         peer_gflops=peer["gflops"] if peer else None, parameters=ours["parameters"],
-                         peer_parameters=peer["parameters"] if peer else None,
-                         warmup_seconds=ours["warmup_seconds"]))
+    for peer_name, suffix in ((PEER_NAME, ""), (NANOGPT, " vs nanoGPT")):
+        peer = r["peers"].get(peer_name)
+        if peer is None and suffix:
+            continue  # nanoGPT's rows only where it ran; transformers' rows stand, with a dash, without it
+        for name, ours in r["ours"].items():
+            precision, _, compiled_ = name.partition(" ")
+            rows.append(_row(f"gpt training {name}{suffix}", "tokens/s", ours["tokens_per_second"],
+                             peer["tokens_per_second"] if peer else None,
+                             peer_name + " fp32" if peer else "none installed",
+                             dict(r["settings"], precision=precision, compile=bool(compiled_)),
+                             gflops=ours["gflops"], peer_gflops=peer["gflops"] if peer else None,
+                             parameters=ours["parameters"], peer_parameters=peer["parameters"] if peer else None,
+                             warmup_seconds=ours["warmup_seconds"]))
     return rows
 
 
@@ -211,7 +218,7 @@ def cell(row: dict, name: str) -> str:
 def format_table(rows: list[dict]) -> list[str]:
     """The printed table: median [min, max] of ours and of the peer, the ratio of medians, then the peer
     and the quality of both tables (WS353, SimLex-999, Google)."""
-    lines = [f"{'stage':24s} {'ours: median [min, max]':>32s} {'peer: median [min, max]':>32s} {'ratio':>6s}  "
+    lines = [f"{'stage':30s} {'ours: median [min, max]':>32s} {'peer: median [min, max]':>32s} {'ratio':>6s}  "
              "peer / quality (WS353, SimLex-999, Google: ours | peer)"]
     for r in rows:
         ratio_ = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
@@ -225,23 +232,22 @@ def format_table(rows: list[dict]) -> list[str]:
             tail += f"; {r['gflops']:.1f} GFLOP/s" + (f" | {r['peer_gflops']:.1f}" if r.get("peer_gflops") else "")
         if r.get("warmup_seconds") is not None:
             tail += f"; warm-up {r['warmup_seconds']:.1f} s apart"
-        lines.append(f"{r['stage']:24s} {cell(r, 'ours'):>32s} {cell(r, 'peer'):>32s} {ratio_:>6s}  "
+        lines.append(f"{r['stage']:30s} {cell(r, 'ours'):>32s} {cell(r, 'peer'):>32s} {ratio_:>6s}  "
                      f"{r['unit']}, {tail}")
     return lines
 
 
 def machine() -> dict:
-    import torch
-
-    from base.cores import available_cores
-
     """The machine a bench ran on: its CPU, the bf16 matrix units it has (avx512_bf16, amx_bf16), cores,
     versions and the load average at the end."""
+    import torch
+
+    from base.cores import available_cores, bf16_units
+
     info = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
     model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")),
                  platform.processor())
-    flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
-    return {"cpu": model, "bf16_units": [f for f in ("avx512_bf16", "amx_bf16") if f in flags],
+    return {"cpu": model, "bf16_units": bf16_units(),
             "cores": available_cores(), "python": platform.python_version(), "torch": torch.__version__,
             "load_average": list(os.getloadavg())}
 
@@ -251,13 +257,14 @@ class BenchSettings:
     """What one ``make bench`` measures and how (``python -m pipelines.bench``'s options, checked there).
 
     ``bench_corpus``: the bench text (None: the default corpus repeated to 5M tokens); ``glove_dir``: a build
-    of Stanford GloVe (None: skipped); ``threads`` of every system, ours and the peers; ``repeats``: timings of
+    of Stanford GloVe (None: skipped); ``nanogpt_dir``: a clone of nanoGPT (None: skipped); ``threads`` of every system, ours and the peers; ``repeats``: timings of
     every figure, the systems in turn (the word2vec parts: one per seed of ``seeds``); the GPT part's
     ``gpt_steps`` timed steps, ``gpt_repeats`` (None: ``repeats``), ``precisions`` and ``gpt_compile``;
     ``work_dir`` keeps the bench's files (None: a temporary folder); ``out``: where bench.json goes."""
 
     bench_corpus: Path | None = None
     glove_dir: Path | None = None
+    nanogpt_dir: Path | None = None
     threads: int = 2
     repeats: int = MIN_REPEATS
     seeds: tuple = (1, 2, 3, 4, 5)
@@ -319,7 +326,7 @@ def run_bench(parts, settings: BenchSettings = BenchSettings(), log=print) -> di
                 rows += bench_analogies_part(c.repeats, log=log)
             elif part == "gpt":
                 rows += bench_gpt_part(c.threads, c.device, c.gpt_steps, c.gpt_repeats or c.repeats, c.precisions,
-                                       c.gpt_compile, log=log)
+                                       c.gpt_compile, c.nanogpt_dir, log=log)
             else:
                 rows += bench_study_part(work, c.device, c.repeats, log=log)
     log("")

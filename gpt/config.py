@@ -10,6 +10,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from base.cores import bf16_units
 from base.errors import InputError
 from base.limits import DEFAULT_DIM, MAX_SEED, MAX_TOKENS
 from corpus.fraction import check_fraction
@@ -208,16 +209,23 @@ class GPTConfig:
 
 
 # Fields added after runs were recorded: to_dict leaves them out while they hold their defaults (and
-# config_flags too, so a plan line of such a config is as before).
+# config_flags too, so a plan line of such a config is as before), except the precision in config_flags:
+# train_gpt's default for it is auto, which differs by machine, so a command line always names it.
 OMITTED_AT_DEFAULT = ("fraction", "keep_best", "table_data", "precision")
 AUTO_PRECISION = "auto"
 
 
-def resolve_precision(precision: str | None, device: str) -> str:
+def resolve_precision(precision: str | None, device: str, units: list[str] | None = None) -> str:
     """The precision a run uses: ``fp32`` or ``bf16`` as given; ``auto`` (or None) picks, by device, the one
-    measured faster end to end: bf16 on CUDA, fp32 on a CPU (see README, "Speed")."""
+    measured faster end to end (README, "Speed"): bf16 on CUDA and on a CPU whose bf16 matrix units are
+    AVX512-BF16 without AMX (as AMD EPYC's); fp32 on any other CPU (without
+    bf16 units bf16 is emulated; with AMX it is not yet measured). ``units``: the CPU's bf16 units
+    (:func:`base.cores.bf16_units`, read when None)."""
     if precision in (None, AUTO_PRECISION):
-        return "bf16" if str(device).startswith("cuda") else "fp32"
+        if str(device).startswith("cuda"):
+            return "bf16"
+        units = bf16_units() if units is None else units
+        return "bf16" if "avx512_bf16" in units and "amx_bf16" not in units else "fp32"
     if precision not in PRECISIONS:
         raise InputError(f"--precision must be auto, fp32 or bf16, got {precision!r}")
     return precision
@@ -262,7 +270,7 @@ def config_flags(config: GPTConfig) -> list[str]:
         name, value = field.metadata["flag"], getattr(config, field.name)
         if field.name == "table" or (value is None and field.name == "table_seed"):
             continue  # the table is part of --embedding; no table seed means the run's own
-        if field.name in OMITTED_AT_DEFAULT and value == field.default:
+        if field.name in OMITTED_AT_DEFAULT and value == field.default and field.name != "precision":
             continue  # as before these fields existed
         if field.name == "embedding":
             args += [name, value if value == "learned" else f"{value}:{config.table}"]

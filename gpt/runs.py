@@ -135,14 +135,17 @@ def _stored_records(files: RunFiles):
 
 
 def _config_changes(theirs: dict, new: dict) -> list[str]:
-    """Each field whose value differs, a field a record leaves out (at its default) read as that default."""
+    """Each field whose value differs, a field a record leaves out (at its default) read as that default; a
+    precision says how to continue the stored run, since ``--precision auto`` differs by machine."""
     old = theirs.get("config") or {}
     if not isinstance(old, dict):
         old = {}
     defaults = {f.name: f.default for f in dataclasses.fields(GPTConfig)}
     names = list(new) + [k for k in old if k not in new]
     value = lambda config, k: config.get(k, defaults.get(k))  # noqa: E731
-    return [f"{k} {value(old, k)!r} there, {value(new, k)!r} asked" for k in names if value(old, k) != value(new, k)]
+    hint = lambda k: f": --precision {value(old, k)} continues it" if k == "precision" else ""  # noqa: E731
+    return [f"{k} {value(old, k)!r} there, {value(new, k)!r} asked{hint(k)}" for k in names
+            if value(old, k) != value(new, k)]
 
 
 def other_settings(files: RunFiles, record: dict) -> str | None:

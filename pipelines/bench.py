@@ -1,8 +1,9 @@
 """``make bench``: every stage's speed beside a peer measured in the same run (:mod:`bench.run`).
 
 Peers: gensim (CBOW, skip-gram, analogy evaluation), Hugging Face ``transformers``' GPT-2 of the same shape
-(the GPT), Stanford GloVe's C programs when ``--glove-dir``/``GLOVE_DIR`` names a build (else skipped, and no
-number is shown for them). Every figure is timed ``--repeats`` times, ours and the peer in turn, and
+and nanoGPT's model.py when ``--nanogpt-dir``/``NANOGPT_DIR`` names a clone of it (the GPT), Stanford GloVe's
+C programs when ``--glove-dir``/``GLOVE_DIR`` names a build (an absent peer is skipped, and no number is
+shown for it). Every figure is timed ``--repeats`` times, ours and the peer in turn, and
 reported as median [min, max] (:mod:`bench.timing`); compile and warm-up time is measured apart. Speed sits beside quality (WS353, SimLex-999, Google analogies of both systems'
 tables, from the same corpus), so a faster but worse table cannot look good. The corpus is ``--bench-corpus``
 or, unset, the default corpus repeated to 5M tokens. One table is printed and ``bench.json`` written.
@@ -30,6 +31,9 @@ from pipelines.common import device_option, handle_errors, main_entry, resolve_d
 @click.option("--glove-dir", type=click.Path(path_type=Path), default=None, envvar="GLOVE_DIR",
               help="A build of Stanford GloVe (vocab_count, cooccur, shuffle, glove) to measure beside ours "
                    "[$GLOVE_DIR; unset: skipped].")
+@click.option("--nanogpt-dir", type=click.Path(path_type=Path), default=None, envvar="NANOGPT_DIR",
+              help="A clone of karpathy/nanoGPT: its model.py, trained as its train.py does, timed beside our GPT "
+                   "[$NANOGPT_DIR; unset: skipped].")
 @click.option("--only", default=",".join(PARTS), show_default=True, help="Comma list of parts to run.")
 @click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True,
               help="Threads of every system (ours and the peers alike).")
@@ -62,7 +66,7 @@ from pipelines.common import device_option, handle_errors, main_entry, resolve_d
               show_default=True, help="Where bench.json goes.")
 @device_option
 @handle_errors
-def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: int, repeats: int,
+def cli(bench_corpus: Path | None, glove_dir: Path | None, nanogpt_dir: Path | None, only: str, threads: int, repeats: int,
         seeds: str | None, w2v_methods: str, w2v_dim: int, noise_window: bool, random_baseline: bool,
         gpt_steps: int, gpt_repeats: int | None, gpt_precisions: str, gpt_compile: bool, work_dir: Path | None,
         out: Path, device: str) -> None:
@@ -79,6 +83,10 @@ def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: i
         from bench.stanford import find_programs
 
         find_programs(glove_dir)  # a wrong GLOVE_DIR is one line before anything runs
+    if nanogpt_dir is not None and "gpt" in parts:
+        from bench.nanogpt import load_model_module
+
+        load_model_module(nanogpt_dir)  # and a wrong NANOGPT_DIR
     try:
         seed_list = tuple(dict.fromkeys(int(x) for x in comma_list(seeds, "--seeds", "seeds")))
     except (ValueError, InputError):
@@ -88,7 +96,8 @@ def cli(bench_corpus: Path | None, glove_dir: Path | None, only: str, threads: i
     check_writable(out)  # an unwritable --out fails now, not after the whole bench
     if work_dir is not None:
         check_writable(work_dir / "bench.txt")
-    settings = BenchSettings(bench_corpus=bench_corpus, glove_dir=glove_dir, threads=threads, repeats=repeats,
+    settings = BenchSettings(bench_corpus=bench_corpus, glove_dir=glove_dir,
+                             nanogpt_dir=nanogpt_dir if "gpt" in parts else None, threads=threads, repeats=repeats,
                              seeds=seed_list, w2v_methods=tuple(methods), w2v_dim=w2v_dim, noise_window=noise_window,
                              random_baseline=random_baseline, gpt_steps=gpt_steps, gpt_repeats=gpt_repeats,
                              precisions=tuple(precisions), gpt_compile=gpt_compile, device=resolve_device(device),

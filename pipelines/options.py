@@ -36,7 +36,8 @@ _HELP = {"table_data": "Text a run table was pretrained on: run (the whole train
                        "corpus in <run>/table-corpus/).",
          "precision": "Matrix products in fp32 or bf16 (fp32 master weights and optimizer state; norms, softmax "
                       "and the loss in fp32); auto: the one measured faster end to end on the device (bf16 on "
-                      "CUDA, fp32 on a CPU). The same for every arm of a study."}
+                      "CUDA and on a CPU with AVX512-BF16 but no AMX, such as AMD EPYC; fp32 on other CPUs). The "
+                      "same for every arm of a study; summaries name it."}
 # what a study sets itself: the arm's embedding and position, the seed, the budget, and d_model (--dim); and
 # the data-size settings, which compare's and sweep's summaries do not record (the data sweep sets them)
 STUDY_SETS = ("embedding", "table", "table_seed", "rescale", "project", "position", "seed", "tokens", "d_model",

@@ -186,7 +186,7 @@ def summarize_datasweep(settings, arms, fractions: list[float], results: dict, f
                   "schedule": f"{base.warmup_fraction:.0%} warmup, cosine to {base.min_lr_ratio:g} x lr, per run; "
                               f"trained for {epochs:g} epochs of its own fraction; the test loss at the best val "
                               "evaluation"},
-        "device": settings.device, "interval_covers": covers,
+        "device": fmt.device(settings.device, base.precision), "interval_covers": covers,
         "multiple_comparisons": f"Holm over the {len(main)} (arm, fraction) comparisons, family-wise alpha {ALPHA}",
         "multiple_comparisons_rare": f"Holm over the {len(rare)} (arm, fraction) comparisons on rare targets, "
                                      f"family-wise alpha {ALPHA}",

@@ -85,3 +85,9 @@ def size_interval(interval: dict | None, show=lambda bound: f"{bound['value']:,.
             return f"{label} ≥ {show(low)}"
         return f"{label} {_bound(low, show)} to beyond the largest"
     return f"{label} {_bound(low, show)} to {show(high)}"
+
+
+def device(name: str, precision: str) -> str:
+    """Where a study ran, as its summary says it: the device, and the precision where it is not fp32
+    (``cpu``, ``cpu, bf16 matrix products``)."""
+    return name if precision == "fp32" else f"{name}, {precision} matrix products"

@@ -101,7 +101,7 @@ def summarize_sweep(settings, arms, budgets: list[int], results: dict, facts: di
         "model": {"d_model": base.d_model, "n_layer": base.n_layer, "n_head": base.n_head, "context": base.context,
                   "batch_size": base.batch_size, "schedule": f"{base.warmup_fraction:.0%} warmup, cosine to "
                                                              f"{base.min_lr_ratio:g} x lr, per budget"},
-        "device": settings.device, "interval_covers": covers,
+        "device": fmt.device(settings.device, base.precision), "interval_covers": covers,
         "multiple_comparisons": f"Holm over the {len(others) * len(budgets)} (arm, budget) comparisons, "
                                 f"family-wise alpha {ALPHA}",
         "margin": margin, "equivalence": EQUIVALENCE.format(margin=margin),

@@ -157,6 +157,15 @@ def assert_one_line_error(result) -> None:
     assert "Traceback" not in result.stderr
 
 
+def auto_precision() -> str:
+    """What a command's ``--precision auto`` picks for the tests' device on this machine (bf16 on CUDA and
+    where the CPU's bf16 units were measured faster, else fp32): a config a test builds to stand beside a
+    command's run takes this precision."""
+    from gpt.config import resolve_precision
+
+    return resolve_precision(None, DEVICE)
+
+
 def train_run(run_dir, config, variant: str | None = None, **options):
     """One GPT run as every command trains it: named by the study's default (unless ``variant``), its table
     found by its source (study.plan.resolve_run), trained with gpt.train.TrainOptions(**options)."""
@@ -168,3 +177,62 @@ def train_run(run_dir, config, variant: str | None = None, **options):
     options.setdefault("device", DEVICE)
     run = resolve_run(run_dir, config, variant or variant_name(config), log=options["log"])
     return train(run, TrainOptions(**options))
+
+
+# nanoGPT is not installed here: a stand-in with its model.py interface (GPTConfig's fields, GPT(config),
+# forward(idx, targets) -> (logits, loss), get_num_params, configure_optimizers), recording how it is called.
+FAKE_NANOGPT = '''
+from dataclasses import dataclass
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+CALLS = []
+
+@dataclass
+class GPTConfig:
+    block_size: int = 1024
+    vocab_size: int = 50304
+    n_layer: int = 12
+    n_head: int = 12
+    n_embd: int = 768
+    dropout: float = 0.0
+    bias: bool = True
+
+class GPT(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+        self.wpe = nn.Embedding(config.block_size, config.n_embd)
+        self.h = nn.ModuleList([nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+                                for _ in range(config.n_layer)])
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.wte.weight = self.lm_head.weight
+        print("number of parameters: lots")
+
+    def get_num_params(self, non_embedding=True):
+        return sum(p.numel() for p in self.parameters()) - self.wpe.weight.numel()
+
+    def forward(self, idx, targets=None):
+        CALLS.append(("forward", idx.clone(), targets.clone()))
+        x = self.wte(idx) + self.wpe(torch.arange(idx.size(1)))
+        for layer in self.h:
+            x = x + layer(x)
+        logits = self.lm_head(x)
+        return logits, F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+
+    def configure_optimizers(self, weight_decay, learning_rate, betas, device_type):
+        CALLS.append(("configure_optimizers", weight_decay, learning_rate, betas, device_type))
+        print("using fused AdamW: False")
+        return torch.optim.AdamW(self.parameters(), lr=learning_rate, betas=betas, weight_decay=weight_decay)
+'''
+
+
+@pytest.fixture
+def nanogpt_dir(tmp_path):
+    """A folder holding a nanoGPT-shaped ``model.py`` (:data:`FAKE_NANOGPT`)."""
+    folder = tmp_path / "nanoGPT"
+    folder.mkdir()
+    (folder / "model.py").write_text(FAKE_NANOGPT)
+    return folder

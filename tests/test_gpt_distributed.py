@@ -22,10 +22,12 @@ from gpt.config import GPTConfig
 from gpt.train import RunFiles
 from tests.conftest import train_run
 
-# 10 steps of a global batch of 4 windows x 16 tokens; evaluations at steps 0, 1, 2, 5 and 10.
+# 10 steps of a global batch of 4 windows x 16 tokens; evaluations at steps 0, 1, 2, 5 and 10; in fp32 on
+# every machine, so that the two runs agree to fp32's rounding (bf16 products would round the two halves
+# of a batch apart from the whole)
 CONFIG = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=640, evals=4, lr=1e-2)
 ARGS = ["--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
-        "--tokens", "640", "--evals", "4", "--lr", "1e-2", "--quiet"]
+        "--tokens", "640", "--evals", "4", "--lr", "1e-2", "--precision", "fp32", "--quiet"]
 
 
 def free_port() -> int:

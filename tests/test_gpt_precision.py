@@ -81,24 +81,60 @@ def test_a_bf16_run_follows_the_fp32_run_of_its_seed_within_half_the_equivalence
     assert fp32 != bf16  # the products did run in bf16
 
 
-def test_auto_is_bf16_on_cuda_and_fp32_on_a_cpu_and_only_bf16_is_recorded():
-    assert resolve_precision("auto", "cuda:0") == resolve_precision(None, "cuda") == "bf16"
-    assert resolve_precision("auto", "cpu") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
+def test_auto_is_bf16_on_cuda_and_on_a_cpu_measured_faster_in_it_and_only_bf16_is_recorded():
+    assert resolve_precision("auto", "cuda:0") == resolve_precision(None, "cuda", units=[]) == "bf16"
+    # on a CPU: bf16 where its matrix units are AVX512-BF16 alone (AMD EPYC, measured faster end to end);
+    # fp32 without bf16 units (emulated) and with AMX (not yet measured with this bf16 path)
+    assert resolve_precision("auto", "cpu", units=["avx512_bf16"]) == "bf16"
+    assert resolve_precision("auto", "cpu", units=[]) == "fp32"
+    assert resolve_precision(None, "cpu", units=["avx512_bf16", "amx_bf16"]) == "fp32"
+    assert resolve_precision("fp32", "cpu", units=["avx512_bf16"]) == "fp32"
+    assert resolve_precision("bf16", "cpu", units=[]) == "bf16"
     fp32, bf16 = GPTConfig(), GPTConfig(precision="bf16")
     # an fp32 run's record is as before the field existed, so its finished runs are still found
     assert "precision" not in fp32.to_dict() and bf16.to_dict()["precision"] == "bf16"
     assert GPTConfig.from_dict(bf16.to_dict()) == bf16
-    assert "--precision" not in config_flags(fp32) and config_flags(bf16)[-2:] == ["--precision", "bf16"]
+    # a command line names it always: train_gpt's auto would pick by the machine that runs the command
+    assert config_flags(fp32)[-2:] == ["--precision", "fp32"] and config_flags(bf16)[-2:] == ["--precision", "bf16"]
 
 
-def test_a_study_records_one_precision_for_every_arm():
+def test_the_bf16_units_are_read_from_the_cpu_flags(tmp_path):
+    from base.cores import bf16_units
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n"
+                    "\nprocessor\t: 1\nflags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n")
+    assert bf16_units(info) == ["avx512_bf16"]
+    info.write_text("flags\t\t: fpu avx512_bf16 amx_bf16 amx_tile amx_int8\n")
+    assert bf16_units(info) == ["avx512_bf16", "amx_bf16"]
+    info.write_text("flags\t\t: fpu sse2 avx2\n")
+    assert bf16_units(info) == [] and bf16_units(tmp_path / "absent") == []
+
+
+def test_a_study_records_one_precision_for_every_arm(monkeypatch):
+    import gpt.config
     from pipelines.options import study_settings
 
     options = {"seeds": 1, "dim": 16, "x_max": None, "device": "cpu", "fresh": False, "jobs": 1,
                "threads_per_run": None, "margin": 0.02, "quiet": True, "precision": "bf16"}
     settings = study_settings("runs/x", dict(options))
     assert settings.base.precision == "bf16"
-    assert study_settings("runs/x", dict(options, precision=None)).base.precision == "fp32"  # auto on a CPU
+    for units, auto in (([], "fp32"), (["avx512_bf16"], "bf16")):  # auto on a CPU: by its bf16 units
+        monkeypatch.setattr(gpt.config, "bf16_units", lambda: units)
+        assert study_settings("runs/x", dict(options, precision=None)).base.precision == auto
+
+
+def test_a_run_begun_in_another_precision_is_refused_with_the_flag_that_continues_it(run_dir):
+    from conftest import assert_one_line_error, run_cli
+
+    tiny = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=512, evals=2)
+    assert train_run(run_dir, tiny, variant="learned", stop_after=2) is None  # begun in fp32, a checkpoint
+    args = ["--run-dir", str(run_dir), "--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16",
+            "--batch-size", "4", "--tokens", "512", "--evals", "2", "--quiet"]
+    refused = run_cli("pipelines.train_gpt", *args, "--precision", "bf16")
+    assert_one_line_error(refused)
+    assert "precision 'fp32' there, 'bf16' asked: --precision fp32 continues it" in refused.stderr
+    assert run_cli("pipelines.train_gpt", *args, "--precision", "fp32").returncode == 0
 
 
 def test_a_step_model_without_a_truth_value_is_used_as_a_compiled_model_is():

@@ -51,20 +51,22 @@ def glove_dir(tmp_path):
     return folder.parent
 
 
-def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in_the_same_run(tmp_path, glove_dir):
+def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in_the_same_run(tmp_path, glove_dir,
+                                                                                               nanogpt_dir):
     from base.cores import available_cores
     from bench.run import figure
 
     out, work = tmp_path / "bench.json", tmp_path / "work"
     result = run_module("pipelines.bench", "--bench-corpus", str(lee_path()), "--only", "w2v,glove,gpt",
                         "--repeats", "2", "--seeds", "1", "--gpt-steps", "1", "--gpt-repeats", "1",
-                        "--glove-dir", str(glove_dir),
+                        "--glove-dir", str(glove_dir), "--nanogpt-dir", str(nanogpt_dir),
                         "--noise-window", "--work-dir", str(work), "--out", str(out), timeout=900)
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     stages = {row["stage"]: row for row in report["stages"]}
     assert list(stages) == ["cbow", "skipgram", "skipgram noise=window", "glove counting", "glove training",
-                            "gpt training fp32", "gpt training bf16"]
+                            "gpt training fp32", "gpt training bf16", "gpt training fp32 vs nanoGPT",
+                            "gpt training bf16 vs nanoGPT"]
     assert report["repeats"] == 2 and "bf16_units" in report["machine"]
     # the settings it ran with, beside its figures
     assert report["settings"]["precisions"] == ["fp32", "bf16"] and report["settings"]["seeds"] == [1]
@@ -107,6 +109,9 @@ def test_the_bench_prints_one_table_and_writes_bench_json_with_peers_measured_in
             assert gpt["peer_name"] == "transformers GPT2LMHeadModel fp32" and gpt["peer_parameters"] is not None
         else:
             assert gpt["peer"] is None and gpt["ratio"] is None  # no number for a peer that did not run
+        nano = stages[f"gpt training {precision} vs nanoGPT"]  # the same timings of ours beside nanoGPT's
+        assert nano["ours_runs"] == gpt["ours_runs"] and nano["peer_name"] == "nanoGPT model.py fp32"
+        assert nano["ratio"] == pytest.approx(nano["ours"] / nano["peer"])
     table = result.stdout[result.stdout.index("stage "):]
     for name, row in stages.items():
         assert any(line.startswith(name) and figure(row["ours"]) in line for line in table.splitlines())

@@ -10,7 +10,7 @@ from scipy import stats
 
 from corpus import PreparedCorpus
 from study.stats import holm_adjust
-from tests.conftest import REPO, assert_one_line_error, run_cli, run_module, train_run
+from tests.conftest import REPO, assert_one_line_error, auto_precision, run_cli, run_module, train_run
 from vectors import EmbeddingTable
 
 TINY = ["--dim", "16", "--layers", "1", "--heads", "2", "--context", "16", "--batch-size", "4",
@@ -139,7 +139,7 @@ def test_interrupted_study_resumes_to_the_same_summary(run_dir, tmp_path):
 
     # Simulate a kill in the middle of pos-rope: 3 of its 16 steps done, a checkpoint on disk.
     config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=1024, evals=6,
-                       position="rope", seed=0)
+                       position="rope", seed=0, precision=auto_precision())
     assert train_run(run_dir, config, variant="pos-rope", stop_after=3, log=lambda *a: None) is None
     assert (run_dir / "gpt" / "pos-rope" / "seed0" / "checkpoint.pt").exists()
     assert not (run_dir / "gpt" / "pos-rope" / "seed0" / "result.json").exists()

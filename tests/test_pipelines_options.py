@@ -56,6 +56,17 @@ def test_a_config_with_every_field_changed_survives_its_flags():
     assert config_from_argv(config_flags(defaults)) == defaults
 
 
+@pytest.mark.parametrize("units", [[], ["avx512_bf16"], ["avx512_bf16", "amx_bf16"]])
+def test_a_plan_line_runs_its_precision_on_any_machine(monkeypatch, units):
+    # a cluster node's --precision auto may differ from the planning machine's: the line names it
+    import gpt.config
+
+    monkeypatch.setattr(gpt.config, "bf16_units", lambda: units)
+    for precision in ("fp32", "bf16"):
+        config = GPTConfig(embedding="init", table="glove", precision=precision)
+        assert config_from_argv(config_flags(config)).precision == precision
+
+
 def test_flags_are_written_as_a_person_would_type_them():
     args = config_flags(GPTConfig(embedding="init", table="glove", rescale=False, lr=0.001, seed=3))
     pairs = dict(zip(args, args[1:]))

@@ -42,7 +42,7 @@ def test_bad_budgets_are_one_line(tmp_path):
 
 def test_sweep_reuses_compare_resumes_and_reports(pretrained_run, tmp_path):
     from gpt.config import GPTConfig
-    from tests.conftest import train_run
+    from tests.conftest import auto_precision, train_run
 
     run = pretrained_run
     assert run_cli("pipelines.compare", "--run-dir", str(run), "--tokens", "1024", *TINY).returncode == 0
@@ -52,7 +52,7 @@ def test_sweep_reuses_compare_resumes_and_reports(pretrained_run, tmp_path):
 
     # A killed sweep: one 512-token run of glove-init stopped after 3 of its 8 steps.
     config = GPTConfig(d_model=16, n_layer=1, n_head=2, context=16, batch_size=4, tokens=512, evals=4,
-                       embedding="init", table="glove", seed=1)
+                       embedding="init", table="glove", seed=1, precision=auto_precision())
     assert train_run(run, config, variant="glove-init@512", stop_after=3,
                          log=lambda *a: None) is None
     args = ["--budgets", "512,1024", "--arms", "glove-init", *TINY]

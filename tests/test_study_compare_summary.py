@@ -79,7 +79,7 @@ def _curves():
 
 
 BASE = SimpleNamespace(position="learned", batch_size=2, context=5, d_model=16, n_layer=2, n_head=2,
-                       eval_steps=lambda: [0, 10, 20], eval_windows=4)
+                       eval_steps=lambda: [0, 10, 20], eval_windows=4, precision="fp32")
 REPORTS = {"skipgram": [{"train_seconds": 2.0}, {"train_seconds": 4.0}, {"train_seconds": 6.0}],
            "glove": [{"train_seconds": 1.0, "count_seconds": 0.5}]}
 
@@ -201,6 +201,12 @@ def test_summary_header(summary):
                                  "frequent_fraction": 0.625, "evaluations": 3, "eval_windows": 4}
     assert "tables it uses were pretrained with seed k" in summary["interval_covers"]
     assert "±0.02" in summary["equivalence"]
+
+
+def test_a_bf16_study_says_so_where_it_names_the_device():
+    out = summarize(_curves(), VARIANTS, _results(), REPORTS, base=SimpleNamespace(**{**vars(BASE), "precision": "bf16"}))
+    assert out["budget"]["device"] == "cpu, bf16 matrix products"
+    assert "heads, on cpu, bf16 matrix products." in compare_summary.render_markdown(out)
 
 
 def test_without_tables_the_intervals_cover_the_gpt_alone():

@@ -1,4 +1,5 @@
-"""Training speed of the GPT in tokens per second, beside Hugging Face ``transformers``' GPT-2 of the same shape.
+"""Training speed of the GPT in tokens per second, beside Hugging Face ``transformers``' GPT-2 of the same shape
+(and nanoGPT's model.py given a clone of it: :mod:`bench.nanogpt`).
 
 Both are timed in the same process on random token ids at :data:`BENCH_CONFIG` (d_model 128, 4 layers, 4
 heads, context 128, batch 32, vocabulary 10k, no dropout), with the same optimizer step: AdamW

@@ -138,11 +138,11 @@ def _peer_installed() -> bool:
 
 def _gathered(timings: list[dict], config: GPTConfig) -> dict:
     """Every timing of one system: tokens/s of each (the median is the figure), the warm-up seconds of the
-    first (the coldest) and GFLOP/s at the median."""
+    first (the coldest), GFLOP/s at the median and the precision it ran in (fp32 unless it says)."""
     speeds = [t["tokens_per_second"] for t in timings]
     median = statistics.median(speeds)
     return {"tokens_per_second": speeds, "warmup_seconds": timings[0]["warmup_seconds"],
-            "parameters": timings[0]["parameters"],
+            "parameters": timings[0]["parameters"], "precision": timings[0].get("precision", "fp32"),
             "gflops": median * flops_per_token(timings[0]["parameters"], config) / 1e9}
 
 

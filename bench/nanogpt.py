@@ -5,8 +5,8 @@
 vocabulary, bias and no dropout: the same parameters as ours), its optimizer is its own
 ``configure_optimizers`` (AdamW; fused only on CUDA, as nanoGPT chooses), and one step is its training loop's:
 a batch stacked from a token array, ``logits, loss = model(X, Y)``, backward, clipping at ``grad_clip``, the
-update, ``zero_grad(set_to_none=True)``. On a CPU nanoGPT trains in fp32 (its autocast is for CUDA), so it
-is timed in fp32. Nothing of nanoGPT is shipped here: the bench imports the user's file.
+update, ``zero_grad(set_to_none=True)``, in its precision: fp32 on a CPU (train.py's autocast is for CUDA),
+bf16 autocast on a CUDA device that supports it. Nothing of nanoGPT is shipped here: the bench imports the user's file.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def load_model_module(nanogpt_dir: str | Path) -> ModuleType:
 
 def nanogpt_tokens_per_second(module: ModuleType, config, vocab_size: int, steps: int = 20,
                               warmup_steps: int = 3, threads: int | None = 2, device: str = "cpu") -> dict:
-    """One timing of nanoGPT's model at ``config``'s shape, trained as nanoGPT's train.py does (fp32):
-    ``{"tokens_per_second", "warmup_seconds", "parameters", "gflops"}`` (parameters: its own
+    """One timing of nanoGPT's model at ``config``'s shape, trained as nanoGPT's train.py does:
+    ``{"tokens_per_second", "warmup_seconds", "parameters", "gflops", "precision"}`` (parameters: its own
     ``get_num_params()``, without the position table, as ours are counted)."""
     from bench.gpt import figures, timed  # one timing rule for every GPT system
 
@@ -73,8 +73,11 @@ def nanogpt_tokens_per_second(module: ModuleType, config, vocab_size: int, steps
         device_type = "cuda" if str(device).startswith("cuda") else "cpu"
         optimizer = model.configure_optimizers(config.weight_decay, config.lr, (config.beta1, config.beta2),
                                                device_type)
-        data = np.random.default_rng(0).integers(0, vocab_size, size=1_000_000).astype(np.uint16 if vocab_size
-                                                                                       < 65536 else np.int64)
+        dtype = np.uint16 if vocab_size < 2 ** 16 else np.int64  # train.py's token file is uint16
+        data = np.random.default_rng(0).integers(0, vocab_size, size=1_000_000).astype(dtype)
+        # train.py's precision: autocast to bf16 on a CUDA device that has it, fp32 (no autocast) elsewhere
+        bf16 = device_type == "cuda" and torch.cuda.is_bf16_supported()
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
         generator = torch.Generator().manual_seed(0)
 
         def step(i: int) -> None:
@@ -84,7 +87,8 @@ def nanogpt_tokens_per_second(module: ModuleType, config, vocab_size: int, steps
             y = torch.stack([torch.from_numpy(data[j + 1: j + 1 + config.context].astype(np.int64))
                              for j in ix.tolist()])
             x, y = x.to(device), y.to(device)
-            _, loss = model(x, y)
+            with autocast:
+                _, loss = model(x, y)
             loss.backward()
             if config.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -94,4 +98,4 @@ def nanogpt_tokens_per_second(module: ModuleType, config, vocab_size: int, steps
         speed, warmup = timed(step, steps, warmup_steps, config.tokens_per_step, device)
         parameters = model.get_num_params() if hasattr(model, "get_num_params") else \
             sum(p.numel() for p in model.parameters())
-    return figures(speed, warmup, parameters, config)
+    return {**figures(speed, warmup, parameters, config), "precision": "bf16" if bf16 else "fp32"}

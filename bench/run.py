@@ -156,9 +156,10 @@ def bench_analogies_part(repeats: int = MIN_REPEATS, log=print) -> list[dict]:
 def bench_gpt_part(threads: int, device: str, steps: int = 20, repeats: int = MIN_REPEATS,
                    precisions=("fp32",), compiled: bool = False, nanogpt_dir: Path | None = None,
                    log=print) -> list[dict]:
-    """GPT training tokens/s at each precision (``compiled``: also torch.compiled) against each peer in fp32:
-    transformers' GPT-2 of the same shape (no peer figure without it) and, given ``nanogpt_dir``, nanoGPT's
-    model.py (rows ``... vs nanoGPT``), all in turn for ``repeats`` rounds."""
+    """GPT training tokens/s at each precision (``compiled``: also torch.compiled) against each peer:
+    transformers' GPT-2 of the same shape in fp32 (no peer figure without it) and, given ``nanogpt_dir``,
+    nanoGPT's model.py in its train.py's precision (fp32 on a CPU, bf16 on CUDA; rows ``... vs nanoGPT``),
+    all in turn for ``repeats`` rounds."""
     from bench.gpt import PEER_NAME, bench_gpt
     from bench.nanogpt import PEER_NAME as NANOGPT
 
@@ -177,7 +178,7 @@ def bench_gpt_part(threads: int, device: str, steps: int = 20, repeats: int = MI
             precision, _, compiled_ = name.partition(" ")
             rows.append(_row(f"gpt training {name}{suffix}", "tokens/s", ours["tokens_per_second"],
                              peer["tokens_per_second"] if peer else None,
-                             peer_name + " fp32" if peer else "none installed",
+                             f"{peer_name} {peer['precision']}" if peer else "none installed",
                              dict(r["settings"], precision=precision, compile=bool(compiled_)),
                              gflops=ours["gflops"], peer_gflops=peer["gflops"] if peer else None,
                              parameters=ours["parameters"], peer_parameters=peer["parameters"] if peer else None,

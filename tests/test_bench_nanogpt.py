@@ -20,7 +20,7 @@ def test_it_is_built_at_our_shape_with_its_own_optimizer_and_next_token_targets(
     r = nanogpt_tokens_per_second(module, TINY, vocab_size=50, steps=2, warmup_steps=1, threads=1)
     assert torch.get_num_threads() == before and capsys.readouterr().out == ""  # its prints are kept quiet
     # its own count: tied 50 x 16 token rows + 2 layers of 16 x 16 (no bias: ours has none); positions left out
-    assert r["parameters"] == 800 + 2 * 256
+    assert r["parameters"] == 800 + 2 * 256 and r["precision"] == "fp32"  # train.py autocasts on CUDA alone
     # its configure_optimizers, given our weight decay, peak lr and betas, for the CPU
     assert [c[1:] for c in module.CALLS if c[0] == "configure_optimizers"] == [(0.1, 2e-3, (0.9, 0.95), "cpu")]
     forwards = [c for c in module.CALLS if c[0] == "forward"]

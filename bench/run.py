@@ -2,8 +2,9 @@
 
 Peers: gensim (CBOW, skip-gram, analogy evaluation), Hugging Face ``transformers``' GPT-2 of the same shape
 and nanoGPT's model.py when a clone of it is given (the GPT), Stanford GloVe's C programs when a build of
-them is given (an absent peer is skipped, and no number is shown for it). Speed sits beside quality (WS353, SimLex-999, Google analogies of both systems' tables, from the
-same corpus), so a faster but worse table cannot look good. The corpus is a given text file or, None, the
+them is given (an absent peer is skipped, and no number is shown for it). Speed sits beside quality (WS353,
+SimLex-999, Google analogies of both systems' tables, from the same corpus), so a faster but worse table
+cannot look good. The corpus is a given text file or, None, the
 default corpus repeated to 5M tokens. Each ``*_part`` returns the table's rows of one part (:data:`PARTS`);
 :func:`run_bench` runs the parts asked for, prints the table and writes ``bench.json``.
 """
@@ -258,10 +259,11 @@ class BenchSettings:
     """What one ``make bench`` measures and how (``python -m pipelines.bench``'s options, checked there).
 
     ``bench_corpus``: the bench text (None: the default corpus repeated to 5M tokens); ``glove_dir``: a build
-    of Stanford GloVe (None: skipped); ``nanogpt_dir``: a clone of nanoGPT (None: skipped); ``threads`` of every system, ours and the peers; ``repeats``: timings of
-    every figure, the systems in turn (the word2vec parts: one per seed of ``seeds``); the GPT part's
-    ``gpt_steps`` timed steps, ``gpt_repeats`` (None: ``repeats``), ``precisions`` and ``gpt_compile``;
-    ``work_dir`` keeps the bench's files (None: a temporary folder); ``out``: where bench.json goes."""
+    of Stanford GloVe (None: skipped); ``nanogpt_dir``: a clone of nanoGPT (None: skipped); ``threads`` of
+    every system, ours and the peers; ``repeats``: timings of every figure, the systems in turn (the word2vec
+    parts: one per seed of ``seeds``); the GPT part's ``gpt_steps`` timed steps, ``gpt_repeats`` (None:
+    ``repeats``), ``precisions`` and ``gpt_compile``; ``work_dir`` keeps the bench's files (None: a temporary
+    folder); ``out``: where bench.json goes."""
 
     bench_corpus: Path | None = None
     glove_dir: Path | None = None

@@ -218,9 +218,9 @@ AUTO_PRECISION = "auto"
 def resolve_precision(precision: str | None, device: str, units: list[str] | None = None) -> str:
     """The precision a run uses: ``fp32`` or ``bf16`` as given; ``auto`` (or None) picks, by device, the one
     measured faster end to end (README, "Speed"): bf16 on CUDA and on a CPU whose bf16 matrix units are
-    AVX512-BF16 without AMX (as AMD EPYC's); fp32 on any other CPU (without
-    bf16 units bf16 is emulated; with AMX it is not yet measured). ``units``: the CPU's bf16 units
-    (:func:`base.cores.bf16_units`, read when None)."""
+    AVX512-BF16 without AMX (as AMD EPYC's); fp32 on any other CPU (without bf16 units bf16 is emulated; with
+    AMX it is not yet measured). ``units``: the CPU's bf16 units (:func:`base.cores.bf16_units`, read when
+    None)."""
     if precision in (None, AUTO_PRECISION):
         if str(device).startswith("cuda"):
             return "bf16"

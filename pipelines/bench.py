@@ -66,8 +66,8 @@ from pipelines.common import device_option, handle_errors, main_entry, resolve_d
               show_default=True, help="Where bench.json goes.")
 @device_option
 @handle_errors
-def cli(bench_corpus: Path | None, glove_dir: Path | None, nanogpt_dir: Path | None, only: str, threads: int, repeats: int,
-        seeds: str | None, w2v_methods: str, w2v_dim: int, noise_window: bool, random_baseline: bool,
+def cli(bench_corpus: Path | None, glove_dir: Path | None, nanogpt_dir: Path | None, only: str, threads: int,
+        repeats: int, seeds: str | None, w2v_methods: str, w2v_dim: int, noise_window: bool, random_baseline: bool,
         gpt_steps: int, gpt_repeats: int | None, gpt_precisions: str, gpt_compile: bool, work_dir: Path | None,
         out: Path, device: str) -> None:
     """Measure every stage against a peer measured in the same run."""

@@ -154,21 +154,20 @@ def bench_analogies_part(repeats: int = MIN_REPEATS, log=print) -> list[dict]:
                  equal=all(x["equal"] for x in runs))]
 
 
-def bench_gpt_part(threads: int, device: str, steps: int = 20, repeats: int = MIN_REPEATS,
-                   precisions=("fp32",), compiled: bool = False, nanogpt_dir: Path | None = None,
-                   log=print) -> list[dict]:
-    """GPT training tokens/s at each precision (``compiled``: also torch.compiled) against each peer:
-    transformers' GPT-2 of the same shape in fp32 (no peer figure without it) and, given ``nanogpt_dir``,
-    nanoGPT's model.py in its train.py's precision (fp32 on a CPU, bf16 on CUDA; rows ``... vs nanoGPT``),
-    all in turn for ``repeats`` rounds."""
+def bench_gpt_part(settings: "BenchSettings", log=print) -> list[dict]:
+    """GPT training tokens/s at each of ``settings.precisions`` (``gpt_compile``: also torch.compiled) against
+    each peer: transformers' GPT-2 of the same shape in fp32 (no peer figure without it) and, given
+    ``nanogpt_dir``, nanoGPT's model.py in its train.py's precision (fp32 on a CPU, bf16 on CUDA; rows ``...
+    vs nanoGPT``), all in turn for ``gpt_repeats`` (else ``repeats``) rounds of ``gpt_steps`` steps."""
     from bench.gpt import PEER_NAME, bench_gpt
     from bench.nanogpt import PEER_NAME as NANOGPT
 
-    r = bench_gpt(threads=threads, device=device, repeats=repeats, steps=steps, precisions=precisions,
-                  compiled=compiled, nanogpt_dir=nanogpt_dir, log=log)
+    c = settings
+    r = bench_gpt(threads=c.threads, device=c.device, repeats=c.gpt_repeats or c.repeats, steps=c.gpt_steps,
+                  precisions=c.precisions, compiled=c.gpt_compile, nanogpt_dir=c.nanogpt_dir, log=log)
     if PEER_NAME not in r["peers"]:
         log("  transformers: not installed (pip install -e .[bench]); no peer figure")
-    if nanogpt_dir is None:
+    if c.nanogpt_dir is None:
         log("  nanoGPT: skipped (set NANOGPT_DIR to a clone of karpathy/nanoGPT to measure it here)")
     rows = []
     for peer_name, suffix in ((PEER_NAME, ""), (NANOGPT, " vs nanoGPT")):
@@ -328,8 +327,7 @@ def run_bench(parts, settings: BenchSettings = BenchSettings(), log=print) -> di
             elif part == "analogies":
                 rows += bench_analogies_part(c.repeats, log=log)
             elif part == "gpt":
-                rows += bench_gpt_part(c.threads, c.device, c.gpt_steps, c.gpt_repeats or c.repeats, c.precisions,
-                                       c.gpt_compile, c.nanogpt_dir, log=log)
+                rows += bench_gpt_part(c, log=log)
             else:
                 rows += bench_study_part(work, c.device, c.repeats, log=log)
     log("")

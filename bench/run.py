@@ -4,9 +4,9 @@ Peers: gensim (CBOW, skip-gram, analogy evaluation), Hugging Face ``transformers
 and nanoGPT's model.py when a clone of it is given (the GPT), Stanford GloVe's C programs when a build of
 them is given (an absent peer is skipped, and no number is shown for it). Speed sits beside quality (WS353,
 SimLex-999, Google analogies of both systems' tables, from the same corpus), so a faster but worse table
-cannot look good. The corpus is a given text file or, None, the
-default corpus repeated to 5M tokens. Each ``*_part`` returns the table's rows of one part (:data:`PARTS`);
-:func:`run_bench` runs the parts asked for, prints the table and writes ``bench.json``.
+cannot look good. The corpus is a given text file or, None, the default corpus repeated to 5M tokens. Each
+``*_part`` returns the table's rows of one part (:data:`PARTS`); :func:`run_bench` runs the parts asked for,
+prints the table and writes ``bench.json``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ vocabulary, bias and no dropout: the same parameters as ours), its optimizer is 
 ``configure_optimizers`` (AdamW; fused only on CUDA, as nanoGPT chooses), and one step is its training loop's:
 a batch stacked from a token array, ``logits, loss = model(X, Y)``, backward, clipping at ``grad_clip``, the
 update, ``zero_grad(set_to_none=True)``, in its precision: fp32 on a CPU (train.py's autocast is for CUDA),
-bf16 autocast on a CUDA device that supports it. Nothing of nanoGPT is shipped here: the bench imports the user's file.
+bf16 autocast on a CUDA device that supports it. Nothing of nanoGPT is shipped here: the bench imports the
+user's file.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from base.errors import InputError
 
 PEER_NAME = "nanoGPT model.py"
 NEEDED = ("GPT", "GPTConfig")
+METHODS = ("configure_optimizers", "get_num_params")  # of its GPT: its optimizer and its parameter count
 
 
 def load_model_module(nanogpt_dir: str | Path) -> ModuleType:
@@ -49,10 +51,11 @@ def load_model_module(nanogpt_dir: str | Path) -> ModuleType:
         first = str(error).splitlines()[0] if str(error) else ""
         raise InputError(f"NANOGPT_DIR {folder}: model.py does not import ({type(error).__name__}: {first})")
     missing = [name for name in NEEDED if not hasattr(module, name)]
-    if missing or not hasattr(module.GPT, "configure_optimizers"):
+    if not missing:
+        missing = [f"GPT.{name}" for name in METHODS if not hasattr(module.GPT, name)]
+    if missing:
         sys.modules.pop(spec.name, None)
-        raise InputError(f"NANOGPT_DIR {folder}: model.py lacks {', '.join(missing) or 'GPT.configure_optimizers'}"
-                         " (is it nanoGPT's?)")
+        raise InputError(f"NANOGPT_DIR {folder}: model.py lacks {', '.join(missing)} (is it nanoGPT's?)")
     return module
 
 
@@ -82,10 +85,9 @@ def nanogpt_tokens_per_second(module: ModuleType, config, vocab_size: int, steps
 
         def step(i: int) -> None:
             # train.py's get_batch: random offsets, windows stacked, targets shifted by one
-            ix = torch.randint(len(data) - config.context - 1, (config.batch_size,), generator=generator)
-            x = torch.stack([torch.from_numpy(data[j: j + config.context].astype(np.int64)) for j in ix.tolist()])
-            y = torch.stack([torch.from_numpy(data[j + 1: j + 1 + config.context].astype(np.int64))
-                             for j in ix.tolist()])
+            starts = torch.randint(len(data) - config.context - 1, (config.batch_size,), generator=generator).tolist()
+            x = torch.stack([torch.from_numpy(data[j: j + config.context].astype(np.int64)) for j in starts])
+            y = torch.stack([torch.from_numpy(data[j + 1: j + 1 + config.context].astype(np.int64)) for j in starts])
             x, y = x.to(device), y.to(device)
             with autocast:
                 _, loss = model(x, y)
@@ -96,6 +98,5 @@ def nanogpt_tokens_per_second(module: ModuleType, config, vocab_size: int, steps
             optimizer.zero_grad(set_to_none=True)
 
         speed, warmup = timed(step, steps, warmup_steps, config.tokens_per_step, device)
-        parameters = model.get_num_params() if hasattr(model, "get_num_params") else \
-            sum(p.numel() for p in model.parameters())
+        parameters = model.get_num_params()
     return {**figures(speed, warmup, parameters, config), "precision": "bf16" if bf16 else "fp32"}

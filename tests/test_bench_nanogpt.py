@@ -31,7 +31,7 @@ def test_it_is_built_at_our_shape_with_its_own_optimizer_and_next_token_targets(
         assert int(x.max()) < 50
 
 
-@pytest.mark.parametrize("case", ["no folder", "no model.py", "does not import", "not nanoGPT"])
+@pytest.mark.parametrize("case", ["no folder", "no model.py", "does not import", "not nanoGPT", "no count"])
 def test_a_wrong_folder_is_input_error(tmp_path, case):
     folder = tmp_path / "clone"
     if case != "no folder":
@@ -40,12 +40,15 @@ def test_a_wrong_folder_is_input_error(tmp_path, case):
         (folder / "model.py").write_text("import torch\nraise RuntimeError('broken\\nsecond line')\n")
     if case == "not nanoGPT":
         (folder / "model.py").write_text("class GPT:\n    pass\n")
+    if case == "no count":  # its parameter count is what the bench reports beside ours
+        (folder / "model.py").write_text("class GPTConfig:\n    pass\n\nclass GPT:\n"
+                                         "    def configure_optimizers(self):\n        pass\n")
     with pytest.raises(InputError) as error:
         load_model_module(folder)
     message = str(error.value)
     assert "\n" not in message and str(folder) in message
     assert {"no folder": "not a folder", "no model.py": "no model.py", "does not import": "RuntimeError: broken",
-            "not nanoGPT": "lacks GPTConfig"}[case] in message
+            "not nanoGPT": "lacks GPTConfig", "no count": "lacks GPT.get_num_params"}[case] in message
 
 
 def test_the_bench_refuses_a_wrong_nanogpt_dir_before_running_anything(tmp_path):

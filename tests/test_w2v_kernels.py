@@ -60,13 +60,14 @@ def test_skipgram_update_is_sgd_on_the_true_loss(ctx, outs):
     np.testing.assert_allclose(new1 - syn1, -LR * g1, atol=2e-6)
 
 
-@pytest.mark.parametrize("outs", [[5, 2, 7, 9], [5, 2, 5, 9]])  # distinct noise; one equal to the centre
+# distinct noise (an even and an odd number of output rows: they move two at a time); one equal to the centre
+@pytest.mark.parametrize("outs", [[5, 2, 7, 9], [5, 2, 7, 9, 1], [5, 2, 5, 9]])
 def test_a_pair_update_is_sgd_on_the_true_loss(outs):
     syn0, syn1 = params()
     loss_ref, g0, g1 = autograd_sg(syn0, syn1, [3], outs)
     new0, new1 = syn0.copy(), syn1.copy()
     acc = pair_update(new0, new1, 3, np.array(outs, np.int64), len(outs), np.float32(LR), np.zeros(D, np.float32),
-                      0.0, 1.0)
+                      np.zeros(len(outs), np.float32), 0.0, 1.0)
     assert total_loss(*acc) == pytest.approx(loss_ref, rel=1e-5)
     np.testing.assert_allclose(new0 - syn0, -LR * g0, atol=2e-6)
     np.testing.assert_allclose(new1 - syn1, -LR * g1, atol=2e-6)
@@ -87,16 +88,24 @@ def test_a_noise_word_drawn_twice_sees_its_first_update_as_in_word2vec():
         neu1e += g * u[o]
         u[o] += g * x
     new0, new1 = syn0.copy(), syn1.copy()
-    acc = pair_update(new0, new1, 3, np.array(outs, np.int64), 4, np.float32(LR), np.zeros(D, np.float32), 0.0, 1.0)
+    acc = pair_update(new0, new1, 3, np.array(outs, np.int64), 4, np.float32(LR), np.zeros(D, np.float32),
+                      np.zeros(4, np.float32), 0.0, 1.0)
     assert total_loss(*acc) == pytest.approx(loss, rel=1e-5)
     np.testing.assert_allclose(new1, u, atol=2e-6)
     np.testing.assert_allclose(new0[3], x + neu1e, atol=2e-6)
     # the batch rule would differ: row 2's second logit taken before its first update
     _, _, g1 = autograd_sg(syn0, syn1, [3], outs)
     assert np.abs((syn1 - LR * g1)[2] - u[2]).max() > 1e-6
+    # CBOW with the one context 3 (h = syn0[3]) takes the same steps
+    cb0, cb1 = syn0.copy(), syn1.copy()
+    acc = cbow_update(cb0, cb1, np.array([3]), 1, np.array(outs, np.int64), 4, np.float32(LR), np.zeros(D, np.float32),
+                      np.zeros(D, np.float32), np.zeros(4, np.float32), 0.0, 1.0)
+    assert total_loss(*acc) == pytest.approx(loss, rel=1e-5)
+    np.testing.assert_allclose(cb1, u, atol=2e-6)
+    np.testing.assert_allclose(cb0[3], x + neu1e, atol=2e-6)
 
 
-@pytest.mark.parametrize("ctx, outs", [([1, 3, 4, 6], [5, 2, 7, 9]), ([3, 3, 4], [5, 5, 7, 2])])
+@pytest.mark.parametrize("ctx, outs", [([1, 3, 4, 6], [5, 2, 7, 9]), ([1, 3], [5, 2, 7]), ([3, 3, 4], [5, 5, 7, 2])])
 def test_cbow_update_moves_each_context_by_the_gradient_of_the_mean(ctx, outs):
     syn0, syn1 = params(1)
     s0 = torch.tensor(syn0, dtype=torch.float64)
@@ -109,7 +118,8 @@ def test_cbow_update_moves_each_context_by_the_gradient_of_the_mean(ctx, outs):
         expected0[row] -= LR * h.grad.numpy()[0]
     new0, new1 = syn0.copy(), syn1.copy()
     acc = cbow_update(new0, new1, np.array(ctx, np.int64), len(ctx), np.array(outs, np.int64), len(outs),
-                      np.float32(LR), np.zeros(D, np.float32), np.zeros(D, np.float32), 0.0, 1.0)
+                      np.float32(LR), np.zeros(D, np.float32), np.zeros(D, np.float32), np.zeros(len(outs), np.float32),
+                      0.0, 1.0)
     assert total_loss(*acc) == pytest.approx(loss.item(), rel=1e-5)
     np.testing.assert_allclose(new0, expected0, atol=2e-6)
     np.testing.assert_allclose(new1 - syn1, -LR * s1.grad.numpy(), atol=2e-6)
@@ -147,7 +157,7 @@ def test_torch_cbow_step_matches_the_numba_update():
         a0, a1 = syn0.copy(), syn1.copy()
         rows = [r for r in ctx if r >= 0]
         cbow_update(a0, a1, np.array(rows), len(rows), np.array([t] + nz), 4, np.float32(LR),
-                    np.zeros(D, np.float32), np.zeros(D, np.float32), 0.0, 1.0)
+                    np.zeros(D, np.float32), np.zeros(D, np.float32), np.zeros(4, np.float32), 0.0, 1.0)
         expected0 += a0 - syn0
         expected1 += a1 - syn1
     t0, t1 = torch.tensor(syn0), torch.tensor(syn1)

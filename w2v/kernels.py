@@ -14,10 +14,11 @@ before the update is applied, and the update is a plain SGD step on it:
   the gradient with respect to h, as word2vec C and gensim do (not by its 1/contexts share of it).
 
 Every gradient of a shared-noise skip-gram update is taken at the parameters before it; the pair and CBOW
-updates take word2vec's sequential order, one pass over each output row: a noise word drawn twice sees
-its first update (for distinct rows the two orders are the same). A noise word equal to the target is skipped, as in word2vec. Threads may run
-``train_blocks`` on disjoint blocks of the same arrays at once (hogwild, like word2vec's pthreads and
-gensim's workers). Losses accumulate as (sum, running product of probabilities): one log per many logits.
+updates take word2vec's sequential order (:func:`output_step`): a noise word drawn twice sees its first
+update (for distinct rows the two orders are the same). A noise word equal to the target is skipped, as in
+word2vec. Threads may run ``train_blocks`` on disjoint blocks of the same arrays at once (hogwild, like
+word2vec's pthreads and gensim's workers). Losses accumulate as (sum, running product of probabilities):
+one log per many logits.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ _ONE32 = np.uint64(ONE32)
 
 @intrinsic
 def prefetch_row(typingctx, matrix, row):
-    """Ask the CPU to bring every cache line of matrix[row] (2-D C-contiguous float32) into cache."""
+    """Ask the CPU to bring every cache line of matrix[row] (2-D C-contiguous float32) into cache: the
+    outer levels (locality 1), not L1, where a skip-gram centre's up to 50 noise rows would push out the
+    rows in use (locality 3 was 5-15% slower in 1-thread runs on the AMD EPYC, 2026-12-03)."""
     def codegen(context, builder, signature, args):
         matrix_type, row_type = signature.args
         array = context.make_array(matrix_type)(context, builder, args[0])
@@ -99,7 +102,7 @@ def prefetch_row(typingctx, matrix, row):
         for line in range(32):  # rows up to 2 KiB (dim 512); longer rows are prefetched in part
             offset = context.get_constant(types.intp, 64 * line)
             with builder.if_then(builder.icmp_signed("<", offset, row_bytes), likely=True):
-                builder.call(fn, [builder.gep(base, [offset]), i32(0), i32(3), i32(1)])  # read, keep, data
+                builder.call(fn, [builder.gep(base, [offset]), i32(0), i32(1), i32(1)])  # read, locality, data
         return context.get_dummy_value()
 
     return types.void(matrix, row), codegen
@@ -169,44 +172,116 @@ def sg_update(syn0, syn1, ctx, n_ctx, outs, n_out, lr, grad, delta, loss, prod):
     return loss, prod
 
 
-@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
-def pair_update(syn0, syn1, row, outs, n_out, lr, neu1e, loss, prod):
-    """Skip-gram step for one (context, centre) pair: syn0[row] against outs[:n_out] (the centre, then its
-    noise words), as word2vec and gensim do it: each output row in turn gives its gradient to the input
-    (neu1e, from the row before its update) and takes its own in the same pass. neu1e (D,) is scratch.
-    Equal to ``sg_update`` with one context but for a noise word drawn twice, whose second logit sees the
-    first update (as in word2vec); one pass over each output row instead of three."""
-    dim = syn0.shape[1]
-    center = outs[0]
-    for d in range(dim):
-        neu1e[d] = 0.0
+@njit(inline="always", nogil=True)
+def _distinct(outs, n_out):
+    """Whether outs[:n_out] are all different words (checked up to 32 outputs; longer lists say False).
+    Then no output row's logit depends on another's update, and all logits may be taken first."""
+    if n_out > 32:
+        return False
+    for a in range(1, n_out):
+        for b in range(a):
+            if outs[a] == outs[b]:
+                return False
+    return True
+
+
+@njit(inline="always", nogil=True, fastmath=FAST)
+def _logits(x, syn1, outs, n_out, gs):
+    """gs[k] = x . syn1[outs[k]] for k < n_out; two output rows per pass over x (D,)."""
+    dim = x.shape[0]
+    k = 0
+    while k + 1 < n_out:
+        a, b = outs[k], outs[k + 1]
+        za, zb = np.float32(0.0), np.float32(0.0)
+        for d in range(dim):
+            za += x[d] * syn1[a, d]
+            zb += x[d] * syn1[b, d]
+        gs[k], gs[k + 1] = za, zb
+        k += 2
+    if k < n_out:
+        z = np.float32(0.0)
+        for d in range(dim):
+            z += x[d] * syn1[outs[k], d]
+        gs[k] = z
+
+
+@njit(inline="always", nogil=True, fastmath=FAST)
+def _move_outputs(x, syn1, outs, n_out, gs, neu1e):
+    """neu1e += gs[k] * syn1[outs[k]] (each row as it was) and syn1[outs[k]] += gs[k] * x, for k < n_out
+    (distinct rows); two output rows per pass, so neu1e is loaded and stored half as often."""
+    dim = x.shape[0]
+    k = 0
+    while k + 1 < n_out:
+        a, b = outs[k], outs[k + 1]
+        ga, gb = gs[k], gs[k + 1]
+        for d in range(dim):
+            ua, ub = syn1[a, d], syn1[b, d]
+            neu1e[d] += ga * ua + gb * ub
+            syn1[a, d] = ua + ga * x[d]
+            syn1[b, d] = ub + gb * x[d]
+        k += 2
+    if k < n_out:
+        o, g = outs[k], gs[k]
+        for d in range(dim):
+            neu1e[d] += g * syn1[o, d]
+            syn1[o, d] += g * x[d]
+
+
+@njit(inline="always", nogil=True, fastmath=FAST)
+def output_step(x, syn1, outs, n_out, lr, neu1e, gs, loss, prod):
+    """The output side of one update with input vector x (D,): outs[0] the target, outs[1:n_out] the noise
+    words (one equal to the target is skipped). Each output row gives neu1e (D,) its gradient, taken from
+    the row before its update, and takes its own, in word2vec's order: a noise word drawn twice sees its
+    first update. When the rows are distinct (nearly always) no logit depends on another row's update, so
+    all logits are taken first (independent dot products) and the rows move two per pass, with the same
+    result. gs (>= n_out) is scratch; neu1e is added to. Returns the loss accumulator (loss, prod)."""
+    if _distinct(outs, n_out):
+        _logits(x, syn1, outs, n_out, gs)
+        for k in range(n_out):
+            g, term = _logit_terms(gs[k], k == 0)
+            loss, prod = _add_loss(loss, prod, term, gs[k])
+            gs[k] = g * lr
+        _move_outputs(x, syn1, outs, n_out, gs, neu1e)
+        return loss, prod
+    dim = x.shape[0]
     for k in range(n_out):
         o = outs[k]
-        if k > 0 and o == center:
+        if k > 0 and o == outs[0]:
             continue
         z = np.float32(0.0)
         for d in range(dim):
-            z += syn0[row, d] * syn1[o, d]
+            z += x[d] * syn1[o, d]
         g, term = _logit_terms(z, k == 0)
         g *= lr
         loss, prod = _add_loss(loss, prod, term, z)
         for d in range(dim):
             neu1e[d] += g * syn1[o, d]
-            syn1[o, d] += g * syn0[row, d]
-    for d in range(dim):
-        syn0[row, d] += neu1e[d]
+            syn1[o, d] += g * x[d]
     return loss, prod
 
 
 @njit(cache=True, nogil=True, fastmath=FAST, inline="always")
-def cbow_update(syn0, syn1, ctx, n_ctx, outs, n_out, lr, h, neu1e, loss, prod):
+def pair_update(syn0, syn1, row, outs, n_out, lr, neu1e, gs, loss, prod):
+    """Skip-gram step for one (context, centre) pair: syn0[row] against outs[:n_out] (the centre, then its
+    noise words), as word2vec and gensim do it (:func:`output_step`). neu1e (D,) and gs (>= n_out) are
+    scratch. Equal to ``sg_update`` with one context but for a noise word drawn twice, whose second logit
+    sees the first update (as in word2vec)."""
+    x = syn0[row]
+    neu1e[:] = 0.0
+    loss, prod = output_step(x, syn1, outs, n_out, lr, neu1e, gs, loss, prod)
+    for d in range(x.shape[0]):
+        x[d] += neu1e[d]
+    return loss, prod
+
+
+@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
+def cbow_update(syn0, syn1, ctx, n_ctx, outs, n_out, lr, h, neu1e, gs, loss, prod):
     """CBOW step for one centre: h = mean of syn0[ctx[:n_ctx]] predicts outs[0] against the noise words
-    outs[1:n_out], in word2vec's order (as :func:`pair_update`). h and neu1e (D,) are scratch. Adds the
-    update's loss to the accumulator (loss, prod) and returns it."""
+    outs[1:n_out], in word2vec's order (:func:`output_step`). h and neu1e (D,) and gs (>= n_out) are
+    scratch. Adds the update's loss to the accumulator (loss, prod) and returns it."""
     dim = syn0.shape[1]
-    for d in range(dim):
-        h[d] = 0.0
-        neu1e[d] = 0.0
+    h[:] = 0.0
+    neu1e[:] = 0.0
     for c in range(n_ctx):
         row = ctx[c]
         for d in range(dim):
@@ -214,20 +289,7 @@ def cbow_update(syn0, syn1, ctx, n_ctx, outs, n_out, lr, h, neu1e, loss, prod):
     inv = np.float32(1.0) / np.float32(n_ctx)
     for d in range(dim):
         h[d] *= inv
-    center = outs[0]
-    for k in range(n_out):  # each output row gives h its gradient and takes its own in one pass
-        o = outs[k]
-        if k > 0 and o == center:
-            continue
-        z = np.float32(0.0)
-        for d in range(dim):
-            z += h[d] * syn1[o, d]
-        g, term = _logit_terms(z, k == 0)
-        g *= lr
-        loss, prod = _add_loss(loss, prod, term, z)
-        for d in range(dim):
-            neu1e[d] += g * syn1[o, d]
-            syn1[o, d] += g * h[d]
+    loss, prod = output_step(h, syn1, outs, n_out, lr, neu1e, gs, loss, prod)
     for c in range(n_ctx):
         row = ctx[c]
         for d in range(dim):
@@ -311,6 +373,7 @@ def train_blocks(ids, first_block, last_block, block_len, eos, seed, epoch, keep
     delta = np.empty((2 * window, dim), dtype=np.float32)
     h = np.empty(dim, dtype=np.float32)
     neu1e = np.empty(dim, dtype=np.float32)
+    gs = np.empty(negative + 1, dtype=np.float32)
     loss, prod, updates, kept = 0.0, 1.0, 0, 0
     for b in range(first_block, last_block):
         state = block_state(seed, epoch, b)
@@ -332,6 +395,9 @@ def train_blocks(ids, first_block, last_block, block_len, eos, seed, epoch, keep
                 if i + 1 < length:
                     state, next_reach = _draw_centre(state, i + 1, length, window, negative, pairs, noise,
                                                      1 - mine, noise_thr, noise_alias, syn1)
+                    prefetch_row(syn1, sent[i + 1])  # the next centre's own output row
+                    if i + 1 + window < length:  # the input row that enters the windows next
+                        prefetch_row(syn0, sent[i + 1 + window])
                 n_ctx = 0
                 for j in range(max(0, i - reach), min(length, i + reach + 1)):
                     if j != i:
@@ -342,12 +408,13 @@ def train_blocks(ids, first_block, last_block, block_len, eos, seed, epoch, keep
                     for k in range(negative):
                         outs[k + 1] = noise[mine, c, k]
                     if pairs:  # the pair's own update: one context against the centre and its noise
-                        loss, prod = pair_update(syn0, syn1, ctx[c], outs, negative + 1, lr32, neu1e, loss, prod)
+                        loss, prod = pair_update(syn0, syn1, ctx[c], outs, negative + 1, lr32, neu1e, gs, loss,
+                                                 prod)
                     elif skipgram:
                         loss, prod = sg_update(syn0, syn1, ctx, n_ctx, outs, negative + 1, lr32, grad, delta,
                                                loss, prod)
                     else:
-                        loss, prod = cbow_update(syn0, syn1, ctx, n_ctx, outs, negative + 1, lr32, h, neu1e,
+                        loss, prod = cbow_update(syn0, syn1, ctx, n_ctx, outs, negative + 1, lr32, h, neu1e, gs,
                                                  loss, prod)
                 updates += n_ctx if skipgram else 1
     return total_loss(loss, prod), updates, kept

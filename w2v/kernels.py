@@ -186,6 +186,23 @@ def _distinct(outs, n_out):
 
 
 @njit(inline="always", nogil=True, fastmath=FAST)
+def _dot(x, syn1, o):
+    """x . syn1[o] for an input vector x (D,)."""
+    z = np.float32(0.0)
+    for d in range(x.shape[0]):
+        z += x[d] * syn1[o, d]
+    return z
+
+
+@njit(inline="always", nogil=True, fastmath=FAST)
+def _move_row(x, syn1, o, g, neu1e):
+    """Output row o gives neu1e its gradient g * syn1[o] (the row as it was) and takes its own, g * x."""
+    for d in range(x.shape[0]):
+        neu1e[d] += g * syn1[o, d]
+        syn1[o, d] += g * x[d]
+
+
+@njit(inline="always", nogil=True, fastmath=FAST)
 def _logits(x, syn1, outs, n_out, gs):
     """gs[k] = x . syn1[outs[k]] for k < n_out; two output rows per pass over x (D,)."""
     dim = x.shape[0]
@@ -199,10 +216,7 @@ def _logits(x, syn1, outs, n_out, gs):
         gs[k], gs[k + 1] = za, zb
         k += 2
     if k < n_out:
-        z = np.float32(0.0)
-        for d in range(dim):
-            z += x[d] * syn1[outs[k], d]
-        gs[k] = z
+        gs[k] = _dot(x, syn1, outs[k])
 
 
 @njit(inline="always", nogil=True, fastmath=FAST)
@@ -221,10 +235,7 @@ def _move_outputs(x, syn1, outs, n_out, gs, neu1e):
             syn1[b, d] = ub + gb * x[d]
         k += 2
     if k < n_out:
-        o, g = outs[k], gs[k]
-        for d in range(dim):
-            neu1e[d] += g * syn1[o, d]
-            syn1[o, d] += g * x[d]
+        _move_row(x, syn1, outs[k], gs[k], neu1e)
 
 
 @njit(inline="always", nogil=True, fastmath=FAST)
@@ -243,20 +254,14 @@ def output_step(x, syn1, outs, n_out, lr, neu1e, gs, loss, prod):
             gs[k] = g * lr
         _move_outputs(x, syn1, outs, n_out, gs, neu1e)
         return loss, prod
-    dim = x.shape[0]
-    for k in range(n_out):
+    for k in range(n_out):  # word2vec's loop: each row's logit as the row stands now
         o = outs[k]
         if k > 0 and o == outs[0]:
             continue
-        z = np.float32(0.0)
-        for d in range(dim):
-            z += x[d] * syn1[o, d]
+        z = _dot(x, syn1, o)
         g, term = _logit_terms(z, k == 0)
-        g *= lr
         loss, prod = _add_loss(loss, prod, term, z)
-        for d in range(dim):
-            neu1e[d] += g * syn1[o, d]
-            syn1[o, d] += g * x[d]
+        _move_row(x, syn1, o, g * lr, neu1e)
     return loss, prod
 
 

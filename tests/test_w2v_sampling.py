@@ -8,6 +8,7 @@ import pytest
 from w2v.kernels import draw_many, train_blocks
 from w2v.sampling import (alias_probabilities, alias_table, keep_probabilities, keep_thresholds,
                           noise_distribution, trainable_mask)
+from w2v.train import line_rows
 
 PAD, UNK, EOS = 0, 1, 2
 
@@ -52,8 +53,10 @@ def test_draws_follow_windows_keep_bars_and_noise_distribution():
     assert np.all(np.abs(got - noise) <= 5 * np.sqrt(noise * (1 - noise) / n) + 1e-12)
 
 
-def run_kernel(ids, vocab_size=20, window=5, skipgram=True, share=False, block_len=10_000, dim=4, seed=0):
-    """One epoch of the kernel without subsampling; returns (loss, updates, kept, syn0, syn1, syn0 before)."""
+def run_kernel(ids, vocab_size=20, window=5, skipgram=True, share=False, block_len=10_000, dim=4, seed=0,
+               lines=False):
+    """One epoch of the kernel without subsampling; returns (loss, updates, kept, syn0, syn1, syn0 before).
+    With ``lines`` it trains on rows padded to cache lines (as the trainer does) and returns them whole."""
     ids = np.asarray(ids, dtype=np.int32)
     counts = np.bincount(ids, minlength=vocab_size)
     trainable = trainable_mask(counts, [PAD, UNK, EOS])
@@ -63,10 +66,38 @@ def run_kernel(ids, vocab_size=20, window=5, skipgram=True, share=False, block_l
     syn0 = rng.uniform(-0.1, 0.1, (vocab_size, dim)).astype(np.float32)
     before = syn0.copy()
     syn1 = np.zeros((vocab_size, dim), np.float32)
+    if lines:
+        syn0, syn1 = line_rows(syn0), line_rows(syn1)
     blocks = -(-len(ids) // block_len)
     loss, updates, kept = train_blocks(ids, 0, blocks, block_len, EOS, seed, 0, keep, bars, alias, syn0, syn1,
                                        skipgram, share, window, 3, 0.025, 0.0001, 0.0, float(len(ids)))
     return loss, updates, kept, syn0, syn1, before
+
+
+@pytest.mark.parametrize("dim", [1, 16, 100, 300])
+def test_line_rows_start_cache_lines_and_hold_the_table(dim):
+    matrix = np.random.default_rng(dim).standard_normal((7, dim)).astype(np.float32)
+    rows = line_rows(matrix)
+    assert rows.flags.c_contiguous and rows.ctypes.data % 64 == 0 and rows.strides[0] % 64 == 0
+    assert rows.shape[1] - 16 < dim <= rows.shape[1]
+    assert np.array_equal(rows[:, :dim], matrix) and not rows[:, dim:].any()
+
+
+@pytest.mark.parametrize("skipgram, share", [(True, False), (True, True), (False, False)])
+def test_padded_rows_train_the_table_and_their_padding_stays_zero(skipgram, share):
+    """The kernels run over the padded width: the zero columns add nothing to a logit and stay zero, so
+    the table is the unpadded run's up to the order of float32 sums."""
+    ids = np.random.default_rng(1).integers(3, 20, 3000)
+    ids[::37] = EOS
+    plain = run_kernel(ids, skipgram=skipgram, share=share, dim=20)
+    padded = run_kernel(ids, skipgram=skipgram, share=share, dim=20, lines=True)
+    assert padded[3].shape == padded[4].shape == (20, 32)
+    assert padded[1:3] == plain[1:3]  # the same updates and kept words
+    assert padded[0] == pytest.approx(plain[0], rel=1e-5)
+    for whole, table in zip(padded[3:5], plain[3:5]):
+        np.testing.assert_allclose(whole[:, :20], table, rtol=1e-4, atol=1e-6)
+        assert not whole[:, 20:].any()
+    assert np.abs(plain[3] - plain[5]).max() > 1e-3  # the vectors did move
 
 
 def expected_pairs(length: int, window: int) -> float:

@@ -41,6 +41,7 @@ CHECKPOINT_NAME = "word2vec-checkpoint.npz"
 BOUNDARY_POLICY = ("<eos> ends a sentence and every max_sentence-token block starts one; <unk> and <pad> "
                    "are dropped before windowing (neither trained nor context)")
 _JOB_TOKENS = 50_000  # tokens per kernel call: progress granularity and the unit threads take in turn
+_LINE_FLOATS = 16  # float32s in a 64-byte cache line
 
 
 class Tables:
@@ -76,11 +77,30 @@ def init_params(vocab_size: int, dim: int, seed: int) -> dict[str, np.ndarray]:
     return {"syn0": syn0.astype(np.float32), "syn1": np.zeros((vocab_size, dim), dtype=np.float32)}
 
 
+def line_rows(matrix: np.ndarray) -> np.ndarray:
+    """A copy of ``matrix`` (V, D) float32 whose rows each start a 64-byte cache line: a C-contiguous (V, P)
+    array, P = D rounded up to whole lines (D=100: P=112), zero in columns D and beyond.
+
+    The numba kernels train on these rows, over their full width: a 100-wide row starts mid-line for 3
+    rows in 4, so its vector loads straddle lines, and two threads writing neighbouring rows contend for
+    the line they share (README, word2vec speed). The zero columns stay zero (every update adds g * 0 to
+    them) and add 0 to every logit, so the (V, D) view ``rows[:, :D]`` is the table: the same sums, taken
+    in another order by the vector units.
+    """
+    vocab, dim = matrix.shape
+    width = -(-dim // _LINE_FLOATS) * _LINE_FLOATS
+    buffer = np.zeros(vocab * width + _LINE_FLOATS, dtype=np.float32)
+    start = (-buffer.ctypes.data % 64) // 4  # numpy aligns to 16 bytes; step to the next 64
+    rows = buffer[start:start + vocab * width].reshape(vocab, width)
+    rows[:, :dim] = matrix
+    return rows
+
+
 # ------------------------------------------------------------------------------------------------ epochs
-def _epoch_numba(ids, tables: Tables, params: dict, config: Word2VecConfig, epoch: int, threads: int,
+def _epoch_numba(ids, tables: Tables, rows: dict, config: Word2VecConfig, epoch: int, threads: int,
                  bar) -> tuple[float, int]:
-    """One pass over ``ids`` on ``threads`` hogwild threads taking jobs of blocks in turn; (summed loss,
-    updates)."""
+    """One pass over ``ids`` on ``threads`` hogwild threads taking jobs of blocks in turn, updating ``rows``
+    (syn0 and syn1 as :func:`line_rows`) in place; (summed loss, updates)."""
     from w2v.kernels import linear_decay, train_blocks
 
     n = ids.shape[0]
@@ -89,7 +109,7 @@ def _epoch_numba(ids, tables: Tables, params: dict, config: Word2VecConfig, epoc
     per_job = max(1, _JOB_TOKENS // block)
     jobs = [(b, min(b + per_job, n_blocks)) for b in range(0, n_blocks, per_job)]
     fixed = (block, tables.eos, config.seed, epoch, tables.keep_thr, tables.noise_bars, tables.noise_alias,
-             params["syn0"], params["syn1"], config.method is Method.SKIPGRAM,
+             rows["syn0"], rows["syn1"], config.method is Method.SKIPGRAM,
              config.noise is NoiseSharing.WINDOW, config.window, config.negative,
              float(config.alpha), float(config.min_alpha), float(epoch) * n, float(config.epochs) * n)
     results = [(0.0, 0, 0)] * len(jobs)
@@ -170,6 +190,9 @@ def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Pat
         from w2v.torch_engine import TorchEngine
 
         engine = TorchEngine(params, tables, config, device)
+    else:  # the kernels train line-aligned rows; params are their (V, D) views
+        rows = {name: line_rows(array) for name, array in params.items()}
+        params = {name: array[:, :config.dim] for name, array in rows.items()}
     remaining = config.epochs - state["epoch"]
     with tqdm(total=tokens * remaining, unit="word", unit_scale=True, desc=config.method.value,
               disable=not progress, leave=False, smoothing=0.1) as bar:
@@ -180,7 +203,7 @@ def train(prepared, config: Word2VecConfig | None = None, *, checkpoint_dir: Pat
                 loss, updates = engine.epoch(ids, epoch, bar)
                 params = engine.numpy_params()
             else:
-                loss, updates = _epoch_numba(ids, tables, params, config, epoch, threads, bar)
+                loss, updates = _epoch_numba(ids, tables, rows, config, epoch, threads, bar)
             seconds = time.perf_counter() - start
             mean = loss / max(updates, 1)
             if not math.isfinite(mean):

@@ -2,10 +2,11 @@
 
 Notation: ``syn0`` (V, D) input vectors (the exported table by default), ``syn1`` (V, D) output vectors of
 negative sampling. The trainer pads D to whole cache lines with zero columns (:func:`w2v.train.line_rows`);
-the kernels run over the full width, where the zeros stay zero and add nothing to a logit. An update has an input side (context rows of ``syn0``) and ``outs``: the target word
-first (label 1), then the noise words (label 0). With z = x . u_o and sigma the logistic function, its loss
-is -log sigma(z_target) - sum over noise of log sigma(-z_noise): the true negative-sampling loss, taken
-before the update is applied, and the update is a plain SGD step on it:
+the kernels run over the full width, where the zeros stay zero and add nothing to a logit. An update has an
+input side (context rows of ``syn0``) and ``outs``: the target word first (label 1), then the noise words
+(label 0). With z = x . u_o and sigma the logistic function, its loss is -log sigma(z_target) - sum over
+noise of log sigma(-z_noise): the true negative-sampling loss, taken before the update is applied, and the
+update is a plain SGD step on it:
 
 - skip-gram: each context word's input vector predicts the centre word (word2vec's and gensim's
   orientation). By default every (context, centre) pair is its own update with its own noise words, as in

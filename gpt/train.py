@@ -21,8 +21,6 @@ single-process run's with the same global batch and seed up to float rounding.
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import dataclasses
 import math
 import time
@@ -39,15 +37,15 @@ from base.errors import InputError
 from corpus.fraction import fraction_ids
 from gpt import distributed
 from gpt.checkpoint import restore_rng, resume_state, save_checkpoint
-from gpt.config import FORMAT_VERSION, GPTConfig
-from gpt.data import batch_offsets, eval_windows, frequent_ids, get_batch, require_window
+from gpt.config import GPTConfig
+from gpt.data import batch_offsets, eval_windows, get_batch, require_window
+from gpt.evaluation import EVAL_BATCH, autocast_for, finish, token_losses
 from gpt.model import GPT, seeded_generator
 from gpt.events import RunEvents
-from gpt.runs import PlannedRun, TableInput, _stderr, check_run_directory, curve_digest, finished_result, plan_run
+from gpt.runs import PlannedRun, TableInput, _stderr, check_run_directory, finished_result, plan_run
 from gpt.runs import RunFiles  # noqa: F401 (a run's files, re-exported for callers of the trainer)
 
 CURVE_COLUMNS = ("tokens", "step", "val_loss", "val_ppl", "train_loss", "lr", "seconds")
-EVAL_BATCH = 16  # windows per forward pass when evaluating (16 x 128 x 10k logits: 84 MB)
 
 
 def lr_at(config: GPTConfig, step: int) -> float:
@@ -58,32 +56,6 @@ def lr_at(config: GPTConfig, step: int) -> float:
     progress = (step - warmup) / max(1, config.steps - warmup)
     min_lr = config.lr * config.min_lr_ratio
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))) * (config.lr - min_lr)
-
-
-def autocast_for(device: str, precision: str):
-    """The forward pass's precision: bf16 autocast (on the CPU or CUDA alike) or nothing (fp32).
-
-    Under autocast the matrix products run in bf16 while the weights, their gradients and the optimizer
-    state stay fp32; autocast casts each weight once per forward pass (its cache of leaf tensors), not per
-    use. The residual stream stays fp32 (a sum with a bf16 branch is promoted), so the layer norms see fp32;
-    the loss and its softmax are computed in fp32 (:mod:`gpt.loss`)."""
-    if precision == "bf16":
-        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-@torch.no_grad()
-def token_losses(model: GPT, windows: np.ndarray, batch_size: int, device: str) -> torch.Tensor:
-    """Per-token cross-entropy ``(n, T)`` of windows ``(n, T + 1)``, in eval mode (float32, on the CPU)."""
-    was_training = model.training
-    model.eval()
-    out = []
-    for start in range(0, len(windows), batch_size):
-        chunk = torch.from_numpy(windows[start : start + batch_size]).to(device)
-        with autocast_for(device, model.config.precision):
-            out.append(model(chunk[:, :-1], chunk[:, 1:], reduction="none").float().cpu())
-    model.train(was_training)
-    return torch.cat(out)
 
 
 def write_curve(path: Path, rows: list[list]) -> None:
@@ -312,90 +284,6 @@ def train(run: PlannedRun, options: TrainOptions = TrainOptions()) -> dict | Non
         if training.events is not None:
             training.events.close()
     return distributed.broadcast(result, context)
-
-
-def _test_losses(model: GPT, windows: np.ndarray, device: str) -> np.ndarray:
-    """Per-target test losses ``(n, T)`` in float64."""
-    return token_losses(model, windows, EVAL_BATCH, device).numpy().astype(np.float64)
-
-
-def _mean(losses: np.ndarray, mask: np.ndarray) -> float | None:
-    return float(losses[mask].mean()) if mask.any() else None
-
-
-def finish(training: _Training, train_ids: np.ndarray) -> dict:
-    """Test loss (all of the test split; also on frequent and rare target words, and on each of the run's
-    target groups) into ``result.json``; with ``keep_best``, the same of the best val evaluation's state."""
-    run, config, device = training.run, training.config, training.device
-    windows = eval_windows(run.prepared.test_ids, config.context, None, "test")
-    targets = windows[:, 1:]  # (n, T)
-    losses = _test_losses(training.model, windows, device)
-    frequent = frequent_ids(np.asarray(run.prepared.vocab.counts), config.frequent_words)[targets]
-    result = _result(training, losses, frequent, train_ids)
-    groups = {name: mask[targets] for name, mask in run.target_groups.items()}
-    for name, group in groups.items():
-        result[f"test_loss_{name}"] = _mean(losses, group)
-        result[f"{name}_share"] = float(group.mean())
-    table = run.record["table"]
-    if table is not None and "corpus" in table:
-        result["table_corpus"] = table["corpus"]  # what the table was pretrained on
-    if config.keep_best:
-        result.update(_best_val(training, windows, groups))
-    write_json(training.files.result, result)
-    return result
-
-
-def _result(training: _Training, losses: np.ndarray, frequent: np.ndarray, train_ids: np.ndarray) -> dict:
-    """The result's keys every run has."""
-    config, record, model = training.config, training.run.record, training.model
-    test_loss = float(losses.mean())
-    tokens, seconds = config.trained_tokens, training.train_seconds
-    return {
-        "format_version": FORMAT_VERSION,
-        "variant": record["variant"],
-        "seed": config.seed,
-        "test_loss": test_loss,
-        "test_ppl": math.exp(test_loss),
-        "test_tokens": int(losses.size),
-        "test_loss_frequent": _mean(losses, frequent),
-        "test_loss_rare": _mean(losses, ~frequent),
-        "frequent_words": config.frequent_words,
-        "frequent_fraction": float(frequent.mean()),
-        "val_loss": training.curve[-1][2],
-        "val_ppl": training.curve[-1][3],
-        "tokens": tokens,
-        "steps": config.steps,
-        "train_seconds": seconds,
-        "eval_seconds": training.eval_seconds,  # the val curve's evaluations (the final test pass excluded)
-        "tokens_per_second": tokens / seconds if seconds > 0 else None,
-        "trainable_parameters": model.num_parameters(trainable_only=True),
-        "trainable_token_rows": model.tok.trainable_rows,
-        "total_parameters": model.num_parameters(trainable_only=False),
-        "embedding": config.embedding,
-        "position": config.position,
-        "head": record["head"],
-        "device": training.device,
-        "world_size": training.context.world_size,  # the processes that trained it
-        "curve": curve_digest(training.files.curve.read_bytes()),
-        "record": record,
-        "fraction": config.fraction,
-        "train_tokens": int(len(train_ids)),  # the ids batches are drawn from
-    }
-
-
-def _best_val(training: _Training, windows: np.ndarray, groups: dict) -> dict:
-    """The test loss (overall and per target group) of the state at the best val evaluation."""
-    best = training.best
-    if best is None:
-        raise InputError(f"{training.files.directory}: the checkpoint holds no best evaluation; rerun with --fresh")
-    best_model = copy.deepcopy(training.model)
-    best_model.load_state_dict(best["model"])
-    losses = _test_losses(best_model, windows, training.device)
-    del best_model
-    found = {"test_loss_best_val": float(losses.mean()), "best_val_step": int(best["step"]),
-             "best_val_loss": float(best["val_loss"])}
-    found.update({f"test_loss_{name}_best_val": _mean(losses, group) for name, group in groups.items()})
-    return found
 
 
 def train_variant(run_dir: str | Path, config: GPTConfig, variant: str, table: TableInput | None = None,
